@@ -135,6 +135,7 @@ def try_identify(s: State, at: float, out: list[Command]) -> State:
 def _server_reconnect(s: State, at: float, out: list[Command]) -> State:
     """op 7: the server asks for a reconnect and resume; free and immediate once established."""
     established = s.connected_at is not None
+    out.append(Log("info", "reconnect_requested", {"conn": s.live_conn}))
     s = leave_connection(s, at, out, (CLIENT_RESUME_CLOSE, "reconnect requested (op 7)"))
     if established:
         return schedule_retry(s, at, 0.0, "server asked to reconnect (op 7)", out)
@@ -142,7 +143,11 @@ def _server_reconnect(s: State, at: float, out: list[Command]) -> State:
 
 
 def _invalid_session(s: State, at: float, out: list[Command]) -> State:
-    """op 9: identify or resume parameters were rejected; drop the session and identify again."""
+    """op 9: identify or resume parameters were rejected; drop the session and identify again.
+
+    ``d`` is ``false`` in every observed frame (protocol.md); the session is dropped either way.
+    """
+    out.append(Log("warning", "invalid_session", {"conn": s.live_conn, "session_id": s.session_id}))
     s = leave_connection(s, at, out, (CLIENT_RESUME_CLOSE, "invalid session (op 9)"))
     s = replace(s, resume_failures=0)
     s = drop_session(s, "invalid session (op 9)", out)
@@ -180,7 +185,9 @@ def _on_dispatch(s: State, at: float, frame: Frame, out: list[Command]) -> State
     elif frame.t == "RESUMED":
         if s.phase is not Phase.RESUMING:
             return reject(s, f"RESUMED while {s.phase.value}", s.live_conn, out)
-        s = _established(s, at, f"RESUMED session {s.session_id}", out)
+        # RESUMED only changes connection state: it is not delivered and its ``s``
+        # (the session's current seq) is not a new event.
+        return _established(s, at, f"RESUMED session {s.session_id}", out)
     if s.last_seq is not None and frame.s <= s.last_seq:
         s = replace(s, counters=s.counters.bump("seq_regressions"))
     else:

@@ -1,0 +1,241 @@
+"""Detectors: read a finished run and name what happened.
+
+Each detector looks only at what the world saw (the trace and the journal), so it judges
+the core and the legacy model alike. A Finding is a named, dated fact such as "closed
+~60 s after each reconnect, 57 times". The thresholds come from incidents.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import core
+
+from ._sim import RunResult
+from ._world_spec import Ban, DnsOutage, RefuseConnects, StallConnects, WorldSpec
+
+FATAL_CODES = frozenset(code for code, rule in core.CLOSE_CODES.items()
+                        if rule.action is core.CloseAction.FATAL)
+DEATH_LOOP_WINDOW_S = (55.0, 66.0)
+DEATH_LOOP_MIN = 3
+SILENT_AFTER_S = 1800.0
+STORM_WINDOW_S = 600.0
+STORM_OPENS = 30
+LONG_OUTAGE_S = 600.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One named fact about a run. ``first_at`` in virtual seconds; ``count`` how often."""
+
+    name: str
+    summary: str
+    first_at: float | None = None
+    count: int = 1
+
+
+def _opens(run: RunResult) -> list[tuple[float, int]]:
+    return [(e.at, int(e.fields["conn"])) for e in run.trace if e.kind == "open"]
+
+
+def death_loop(run: RunResult, world: WorldSpec) -> Finding | None:
+    """Closes ~60 s after each reconnect, at least 3 times (incident 1)."""
+    opened = dict((conn, at) for at, conn in _opens(run))
+    hits = []
+    lo, hi = DEATH_LOOP_WINDOW_S
+    for e in run.trace:
+        if e.kind == "server_heartbeat_timeout":
+            conn = int(e.fields["conn"])
+            if conn in opened and lo <= e.at - opened[conn] <= hi:
+                hits.append(e.at)
+    if len(hits) < DEATH_LOOP_MIN:
+        return None
+    return Finding("death_loop", f"the server dropped {len(hits)} silent connections ~60 s after "
+                   "they were opened: no heartbeat ran on the reconnected socket", hits[0], len(hits))
+
+
+def spin(run: RunResult, world: WorldSpec) -> Finding | None:
+    """Many steps with the virtual clock standing still (incident 2)."""
+    if run.spin is None:
+        return None
+    return Finding("spin", f"busy spin: {run.spin['steps']} steps at t={run.spin['at']:.3f} s "
+                   "with the clock standing still; the run was stopped", float(run.spin["at"]),
+                   int(run.spin["steps"]))
+
+
+def _established_intervals(run: RunResult) -> list[tuple[float, float]]:
+    start: dict[int, float] = {}
+    out = []
+    for e in run.trace:
+        if e.kind == "server_established":
+            start.setdefault(int(e.fields["conn"]), e.at)
+        elif e.kind == "server_conn_end" and int(e.fields["conn"]) in start:
+            out.append((start.pop(int(e.fields["conn"])), e.at))
+    out.extend((t, run.ended_at) for t in start.values())
+    return sorted(out)
+
+
+def silent_stop(run: RunResult, world: WorldSpec) -> Finding | None:
+    """The client stopped trying, is not connected, and never told the host (incidents 3, 8)."""
+    if run.spin is not None:
+        return None
+    intervals = _established_intervals(run)
+    if intervals and intervals[-1][1] >= run.ended_at:
+        return None
+    opens = _opens(run)
+    last_try = opens[-1][0] if opens else 0.0
+    if run.ended_at - last_try < SILENT_AFTER_S:
+        return None
+    last_up = intervals[-1][1] if intervals else 0.0
+    if any(e.kind == "fatal" and e.at >= last_up - 1.0 for e in run.trace):
+        return None
+    return Finding("silent_stop", f"the client stopped trying at t={last_try:.0f} s, is not "
+                   f"connected, and never told the host ({run.ended_at - last_try:.0f} s of silence)",
+                   last_try)
+
+
+def fatal_reported(run: RunResult, world: WorldSpec) -> Finding | None:
+    """The client told the host (a Fatal command); expected in outages and bans."""
+    fatals = [e for e in run.trace if e.kind == "fatal"]
+    if not fatals:
+        return None
+    first = fatals[0]
+    kind = "retryable" if first.fields.get("retryable") else "final"
+    return Finding("fatal_reported", f"told the host ({kind}): {first.fields.get('reason')}",
+                   first.at, len(fatals))
+
+
+def dead_link_unnoticed(run: RunResult, world: WorldSpec) -> Finding | None:
+    """A half-open link not closed within 2 × the heartbeat interval of the last inbound frame."""
+    bound = 2 * world.heartbeat_interval_ms / 1000.0
+    worst = 0.0
+    first: float | None = None
+    for conn, cut_at in half_open_cuts(run):
+        delay = detection_delay(run, conn, cut_at)
+        effective = delay if delay is not None else run.ended_at - last_inbound(run, conn, cut_at)
+        if delay is None or delay > bound:
+            worst = max(worst, effective)
+            first = cut_at if first is None else first
+    if first is None:
+        return None
+    return Finding("dead_link_unnoticed", f"a half-open link went unnoticed for {worst:.0f} s "
+                   f"(bound: 2 × heartbeat interval = {bound:.1f} s)", first)
+
+
+def half_open_cuts(run: RunResult) -> list[tuple[int, float]]:
+    """(conn, time) of every flow the world black-holed."""
+    return [(int(e.fields["conn"]), e.at) for e in run.trace if e.kind == "half_open"]
+
+
+def last_inbound(run: RunResult, conn: int, before: float) -> float:
+    """Time of the last frame the client received on ``conn`` at or before ``before``."""
+    last = 0.0
+    for inp, _ in run.journal:
+        if isinstance(inp, core.FrameReceived) and inp.conn == conn and inp.at <= before:
+            last = inp.at
+    return last
+
+
+def detection_delay(run: RunResult, conn: int, cut_at: float) -> float | None:
+    """Seconds from the last inbound frame on ``conn`` to the client closing it, or None."""
+    for e in run.trace:
+        if e.kind == "client_close" and int(e.fields["conn"]) == conn and e.at >= cut_at:
+            return e.at - last_inbound(run, conn, cut_at)
+    return None
+
+
+def fatal_ignored(run: RunResult, world: WorldSpec) -> Finding | None:
+    """The client kept opening sockets after a fatal close code (incident 5)."""
+    fatal_at = next((e.at for e in run.trace if e.kind == "server_closed"
+                     and e.fields.get("code") in FATAL_CODES), None)
+    if fatal_at is None:
+        return None
+    after = [at for at, _ in _opens(run) if at > fatal_at]
+    if len(after) < 3:
+        return None
+    return Finding("fatal_ignored", f"after a fatal close code at t={fatal_at:.0f} s the client "
+                   f"opened {len(after)} more sockets instead of stopping", fatal_at, len(after))
+
+
+def reconnect_storm(run: RunResult, world: WorldSpec) -> Finding | None:
+    """≥ 30 socket opens within 10 minutes (incidents 6, 7: 4,604 reconnects in #19821)."""
+    opens = [at for at, _ in _opens(run)]
+    best, best_at, j = 0, 0.0, 0
+    for i, at in enumerate(opens):
+        while opens[j] < at - STORM_WINDOW_S:
+            j += 1
+        if i - j + 1 > best:
+            best, best_at = i - j + 1, opens[j]
+    if best < STORM_OPENS:
+        return None
+    return Finding("reconnect_storm", f"{best} sockets opened within {STORM_WINDOW_S:.0f} s "
+                   f"({len(opens)} in the whole run)", best_at, best)
+
+
+def reidentify_on_4009(run: RunResult, world: WorldSpec) -> Finding | None:
+    """Routine 4009 closes answered with Identify instead of Resume (a session start spent)."""
+    count, first = 0, None
+    pending = False
+    for e in run.trace:
+        if e.kind == "server_closed" and e.fields.get("code") == 4009:
+            pending = True
+        elif pending and e.kind in ("identify", "resume"):
+            if e.kind == "identify":
+                count += 1
+                first = e.at if first is None else first
+            pending = False
+    if count < 3:
+        return None
+    return Finding("reidentify_on_4009", f"{count} routine 4009 closes were answered with a new "
+                   "Identify: a session start spent every 30 minutes", first, count)
+
+
+def _world_down(world: WorldSpec, t: float) -> bool:
+    for f in world.faults:
+        if isinstance(f, (DnsOutage, RefuseConnects, StallConnects)):
+            if t >= f.at and (f.duration_s is None or t < f.at + f.duration_s):
+                return True
+        if isinstance(f, Ban) and t >= f.at:
+            return True
+    return False
+
+
+def long_outage(run: RunResult, world: WorldSpec) -> Finding | None:
+    """Not connected for over 10 minutes while the world would have accepted a session."""
+    intervals = _established_intervals(run)
+    gaps = []
+    prev_end = 0.0
+    for start, end in intervals + [(run.ended_at, run.ended_at)]:
+        if start - prev_end > 0:
+            gaps.append((prev_end, start))
+        prev_end = max(prev_end, end)
+    worst, worst_at = 0.0, None
+    for lo, hi in gaps:
+        t, up = lo, 0.0
+        while t < hi:  # count the seconds of the gap in which the world was up
+            step = min(10.0, hi - t)
+            if not _world_down(world, t):
+                up += step
+            t += step
+        if up > worst:
+            worst, worst_at = up, lo
+    if worst < LONG_OUTAGE_S or worst_at is None:
+        return None
+    return Finding("long_outage", f"not connected for {worst:.0f} s while the gateway was "
+                   "reachable", worst_at)
+
+
+DETECTORS = (death_loop, spin, silent_stop, dead_link_unnoticed, fatal_ignored, reconnect_storm,
+             reidentify_on_4009, long_outage, fatal_reported)
+FAILURE_NAMES = frozenset({"death_loop", "spin", "silent_stop", "dead_link_unnoticed", "fatal_ignored",
+                           "reconnect_storm", "reidentify_on_4009", "long_outage"})
+
+
+def detect(run: RunResult, world: WorldSpec) -> list[Finding]:
+    """Run every detector; return the findings in a fixed order."""
+    found = []
+    for detector in DETECTORS:
+        finding = detector(run, world)
+        if finding is not None:
+            found.append(finding)
+    return found

@@ -1,0 +1,104 @@
+"""Rendering a run as text: the log it wrote, the findings, the figures. Deterministic."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from ._detectors import Finding, detection_delay, half_open_cuts
+from ._sim import RunResult
+from ._world_spec import WorldSpec
+
+LOG_EPOCH = datetime(2026, 5, 8, 9, 0, 0)
+"""Virtual time 0 in rendered logs (an arbitrary, fixed date so output is byte-identical)."""
+
+
+def stamp(at: float) -> str:
+    """Virtual seconds → hermes-style ``2026-05-08 09:17:42,717``."""
+    t = LOG_EPOCH + timedelta(milliseconds=round(at * 1000))
+    return t.strftime("%Y-%m-%d %H:%M:%S") + f",{t.microsecond // 1000:03d}"
+
+
+def clock(at: float) -> str:
+    """Virtual seconds → ``HH:MM:SS`` from the start of the run."""
+    whole = int(at)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def log_lines(run: RunResult) -> list[str]:
+    """Every log line the client emitted, in its own format.
+
+    The legacy model's lines come out in hermes-agent's format (incidents.md, "The log
+    format"), so ``qqgate replay`` can read them back; the core's as ``qqgate.core`` records.
+    """
+    lines = []
+    for e in run.trace:
+        if e.kind == "log":
+            f = e.fields
+            if f.get("event") == "hermes":
+                lines.append(f"{stamp(e.at)} {f['level']} {f['logger']}: {f['tag']} {f['message']}".replace("  ", " "))
+            else:
+                extra = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("level", "event"))
+                lines.append(f"{stamp(e.at)} {str(f['level']).upper()} qqgate.core: {f['event']} {extra}".rstrip())
+        elif e.kind == "status":
+            lines.append(f"{stamp(e.at)} INFO qqgate.core: status {e.fields['phase']}: {e.fields['detail']}")
+        elif e.kind == "fatal":
+            kind = "retryable" if e.fields.get("retryable") else "final"
+            lines.append(f"{stamp(e.at)} ERROR qqgate.core: FATAL ({kind}) {e.fields['reason']}")
+    return lines
+
+
+def excerpt(lines: list[str], head: int = 25, tail: int = 10) -> list[str]:
+    """The first ``head`` and last ``tail`` lines, with a marker for what was left out."""
+    if len(lines) <= head + tail:
+        return lines
+    return lines[:head] + [f"... ({len(lines) - head - tail} lines omitted) ..."] + lines[-tail:]
+
+
+def describe_world(world: WorldSpec) -> str:
+    faults = ", ".join(_fault_text(f) for f in world.faults) or "none"
+    cycle = "off" if world.session_cycle_s is None else f"{world.session_cycle_s:.0f}±{world.session_cycle_jitter_s:.0f} s"
+    return (f"Hello interval {world.heartbeat_interval_ms} ms, server heartbeat timeout "
+            f"{world.heartbeat_timeout_s:.0f} s, op 7 + 4009 cycle {cycle}; faults: {faults}")
+
+
+def _fault_text(f: Any) -> str:
+    parts = [f"{k}={getattr(f, k)}" for k in f.__dataclass_fields__ if getattr(f, k) is not None and k != "reason"]
+    return f"{type(f).__name__}({', '.join(parts)})"
+
+
+def figures(run: RunResult, world: WorldSpec) -> list[str]:
+    """The run's numbers: connections, sessions, heartbeats, dispatches, fatal."""
+    kinds: dict[str, int] = {}
+    for e in run.trace:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    delivered = run.delivered_ids
+    unique = set(delivered)
+    missing = len(set(run.pushed_ids) - unique)
+    lines = [
+        f"sockets opened {kinds.get('open', 0)}; identifies sent {kinds.get('identify', 0)}; "
+        f"resumes sent {kinds.get('resume', 0)} (accepted {run.resumes_accepted}); "
+        f"heartbeats sent {kinds.get('heartbeat', 0)}",
+        f"messages pushed {len(run.pushed_ids)}; delivered {len(unique)}; missing {missing}; "
+        f"delivered twice {len(delivered) - len(unique)}",
+        f"fatal reported {kinds.get('fatal', 0)} time(s); client steps {run.steps}",
+    ]
+    for conn, cut_at in half_open_cuts(run):
+        delay = detection_delay(run, conn, cut_at)
+        interval = world.heartbeat_interval_ms / 1000.0
+        if delay is None:
+            lines.append(f"half-open link on connection {conn} at {clock(cut_at)}: never detected")
+        else:
+            lines.append(f"half-open link on connection {conn} at {clock(cut_at)}: detected "
+                         f"{delay:.1f} s after the last inbound frame = {delay / interval:.2f} × heartbeat interval")
+    if run.invariant_breaks:
+        lines.append(f"INVARIANT BREAKS: {len(run.invariant_breaks)}; first: {run.invariant_breaks[0]}")
+    return lines
+
+
+def render_findings(findings: Iterable[Finding]) -> list[str]:
+    out = []
+    for f in findings:
+        when = f" at {clock(f.first_at)}" if f.first_at is not None else ""
+        out.append(f"{f.name}{when}: {f.summary}")
+    return out or ["none"]

@@ -1,0 +1,277 @@
+"""A model of the QQ gateway server, driven by the simulator on a virtual clock.
+
+Facts from protocol.md ("Frames", "Close codes", "Timing facts"): Hello first; Identify
+and Resume validated (``QQBot `` token prefix, known session, seq in range); READY with
+``s`` = 1; Resume replays every dispatch with ``s > seq`` then RESUMED; op 11 answers
+each op 1; a connection silent for ~60 s is dropped with no close frame; after ~1800 s a
+connection gets op 7 then close 4009 "Session timed out". Deterministic: all randomness
+comes from the ``random.Random`` the simulator passes in.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import orjson
+
+from ._world_spec import WorldSpec
+
+GATEWAY_URL = "wss://api.sgroup.qq.com/websocket"
+
+
+class ServerLink(Protocol):
+    """What the server needs from the simulator."""
+
+    now: float
+
+    def to_client(self, conn: int, text: str) -> None: ...
+
+    def close_to_client(self, conn: int, code: int | None, reason: str) -> None: ...
+
+    def after(self, delay_s: float, action: Callable[[], None]) -> None: ...
+
+    def note(self, kind: str, **fields: Any) -> None: ...
+
+
+@dataclass
+class ServerSession:
+    """One gateway session: its dispatch log (for replay on resume) and liveness."""
+
+    session_id: str
+    seq: int = 0
+    log: list[tuple[int, str]] = field(default_factory=list)
+    lost_at: float | None = None
+    valid: bool = True
+    conn: int | None = None
+
+
+@dataclass
+class ServerConn:
+    """One accepted WebSocket connection as the server sees it."""
+
+    conn: int
+    opened_at: float
+    last_heartbeat_at: float
+    session: ServerSession | None = None
+    open: bool = True
+
+
+class GatewayServer:
+    """The server side of the simulated world.
+
+    ``accept(conn)`` on a new socket, ``receive(conn, text)`` for each client frame,
+    ``client_closed(conn)`` when the client closes. Faults are applied by the simulator
+    through ``close``, ``half_open``, ``invalidate_sessions`` and the ``banned`` /
+    ``reject_resumes`` predicates it installs.
+    """
+
+    REPLAY_LOG_LIMIT = 5000
+
+    def __init__(self, world: WorldSpec, link: ServerLink, rng: random.Random) -> None:
+        self.world = world
+        self.link = link
+        self.rng = rng
+        self.conns: dict[int, ServerConn] = {}
+        self.sessions: dict[str, ServerSession] = {}
+        self.session_counter = 0
+        self.message_counter = 0
+        self.banned_code: int | None = None
+        self.reject_resumes: Callable[[float], tuple[bool, int | None]] = lambda now: (False, None)
+        self.last_drop_at: float | None = None
+        self.pushed_ids: list[str] = []
+        self.identifies = 0
+        self.resumes_accepted = 0
+
+    # -- connection lifecycle -------------------------------------------------------
+    def accept(self, conn: int) -> None:
+        now = self.link.now
+        sc = ServerConn(conn, now, now)
+        self.conns[conn] = sc
+        self._send(sc, {"op": 10, "d": {"heartbeat_interval": self.world.heartbeat_interval_ms}})
+        self._arm_watchdog(sc)
+
+    def _arm_watchdog(self, sc: ServerConn) -> None:
+        due = sc.last_heartbeat_at + self.world.heartbeat_timeout_s
+        self.link.after(max(0.0, due - self.link.now), lambda: self._watchdog(sc))
+
+    def _watchdog(self, sc: ServerConn) -> None:
+        if not sc.open:
+            return
+        if self.link.now - sc.last_heartbeat_at >= self.world.heartbeat_timeout_s - 1e-9:
+            self.link.note("server_heartbeat_timeout", conn=sc.conn)
+            self.close(sc.conn, None, "")
+        else:
+            self._arm_watchdog(sc)
+
+    def close(self, conn: int, code: int | None, reason: str) -> None:
+        """Close ``conn`` from the server side (None: drop with no close frame)."""
+        sc = self.conns.get(conn)
+        if sc is None or not sc.open:
+            return
+        self._forget(sc)
+        self.link.close_to_client(conn, code, reason)
+
+    def client_closed(self, conn: int) -> None:
+        """The client closed ``conn``."""
+        sc = self.conns.get(conn)
+        if sc is not None and sc.open:
+            self._forget(sc)
+
+    def _forget(self, sc: ServerConn) -> None:
+        sc.open = False
+        self.link.note("server_conn_end", conn=sc.conn)
+        self.last_drop_at = self.link.now
+        if sc.session is not None and sc.session.conn == sc.conn:
+            sc.session.conn = None
+            sc.session.lost_at = self.link.now
+        self.conns.pop(sc.conn, None)
+
+    def open_conns(self) -> list[int]:
+        return sorted(c for c, sc in self.conns.items() if sc.open)
+
+    def invalidate_sessions(self) -> None:
+        for session in self.sessions.values():
+            session.valid = False
+
+    # -- frames ---------------------------------------------------------------------
+    def _send(self, sc: ServerConn, payload: dict[str, Any]) -> None:
+        if sc.open:
+            self.link.to_client(sc.conn, orjson.dumps(payload).decode())
+
+    def receive(self, conn: int, text: str) -> None:
+        sc = self.conns.get(conn)
+        if sc is None or not sc.open:
+            return
+        try:
+            frame = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.close(conn, 4002, "invalid payload")
+            return
+        op = frame.get("op") if isinstance(frame, dict) else None
+        d = frame.get("d") if isinstance(frame, dict) else None
+        if op == 1:
+            sc.last_heartbeat_at = self.link.now
+            self._send(sc, {"op": 11})
+        elif op == 2:
+            self._identify(sc, d)
+        elif op == 6:
+            self._resume(sc, d)
+        else:
+            self.close(conn, 4001, "invalid opcode")
+
+    def _gatekeep(self, sc: ServerConn, d: Any) -> bool:
+        if self.banned_code is not None:
+            self.close(sc.conn, self.banned_code, "bot banned")
+            return False
+        if not isinstance(d, dict) or not str(d.get("token", "")).startswith("QQBot "):
+            self.close(sc.conn, 4004, "authentication failed")
+            return False
+        conflict = self.world.session_conflict_s
+        if conflict > 0 and self.last_drop_at is not None and self.link.now - self.last_drop_at < conflict:
+            self.link.note("server_session_conflict", conn=sc.conn)
+            self.close(sc.conn, None, "")
+            return False
+        return True
+
+    def _identify(self, sc: ServerConn, d: Any) -> None:
+        if not self._gatekeep(sc, d):
+            return
+        self.session_counter += 1
+        self.identifies += 1
+        session = ServerSession(f"sess-{self.session_counter:04d}", conn=sc.conn)
+        self.sessions[session.session_id] = session
+        sc.session = session
+        session.seq = 1
+        self._send(sc, {"op": 0, "s": 1, "t": "READY", "d": {
+            "version": 1, "session_id": session.session_id,
+            "user": {"id": "11586990140073229091", "username": "qqgate-sim-bot", "bot": True},
+            "shard": [0, 1]}})
+        self._established(sc)
+
+    def _resume(self, sc: ServerConn, d: Any) -> None:
+        if not self._gatekeep(sc, d):
+            return
+        rejected, code = self.reject_resumes(self.link.now)
+        if rejected:
+            self.link.note("server_rejected_resume", conn=sc.conn)
+            self.close(sc.conn, code, "")
+            return
+        session = self.sessions.get(str(d.get("session_id")))
+        expired = (session is not None and session.lost_at is not None
+                   and self.link.now - session.lost_at > self.world.server_resume_window_s)
+        if session is None or not session.valid or expired:
+            self._send(sc, {"op": 9, "d": False})
+            conn = sc.conn
+            self.link.after(0.5, lambda: self.close(conn, 4006, "session id invalid"))
+            return
+        seq = d.get("seq")
+        if not isinstance(seq, int) or seq > session.seq or (session.log and seq < session.log[0][0] - 1):
+            self.close(sc.conn, 4007, "invalid seq")
+            return
+        if session.conn is not None and session.conn != sc.conn:
+            self.close(session.conn, 4009, "Session timed out")
+        session.conn = sc.conn
+        session.lost_at = None
+        sc.session = session
+        self.resumes_accepted += 1
+        for s, text in session.log:
+            if s > seq:
+                self.link.to_client(sc.conn, text)
+        self._send(sc, {"op": 0, "s": session.seq, "t": "RESUMED", "d": ""})
+        self._established(sc)
+
+    def _established(self, sc: ServerConn) -> None:
+        self.link.note("server_established", conn=sc.conn)
+        cycle = self.world.session_cycle_s
+        if cycle is not None:
+            jitter = self.world.session_cycle_jitter_s
+            at = cycle + self.rng.uniform(-jitter, jitter)
+            self.link.after(max(0.0, sc.opened_at + at - self.link.now), lambda: self._cycle(sc))
+        if self.world.message_interval_s is not None:
+            self._schedule_message(sc)
+
+    def _cycle(self, sc: ServerConn) -> None:
+        """The ~30-minute cycle: op 7, then close 4009 (openclaw#78890, botpy#141)."""
+        if not sc.open:
+            return
+        self.link.note("server_session_cycle", conn=sc.conn)
+        self._send(sc, {"op": 7})
+        conn = sc.conn
+        self.link.after(0.1, lambda: self.close(conn, 4009, "Session timed out"))
+
+    def server_reconnect(self, conn: int) -> None:
+        sc = self.conns.get(conn)
+        if sc is not None:
+            self._cycle(sc)
+
+    def _schedule_message(self, sc: ServerConn) -> None:
+        assert self.world.message_interval_s is not None
+        gap = self.rng.expovariate(1.0 / self.world.message_interval_s)
+        self.link.after(gap, lambda: self._message(sc))
+
+    def _message(self, sc: ServerConn) -> None:
+        session = sc.session
+        if not sc.open or session is None or session.conn != sc.conn:
+            return
+        self.message_counter += 1
+        msg_id = f"ROBOT1.0_sim{self.message_counter:07d}"
+        frame = self._message_frame(session, msg_id)
+        self.pushed_ids.append(msg_id)
+        self.link.to_client(sc.conn, frame)
+        if self.world.duplicate_probability and self.rng.random() < self.world.duplicate_probability:
+            self.link.to_client(sc.conn, self._message_frame(session, msg_id))
+        self._schedule_message(sc)
+
+    def _message_frame(self, session: ServerSession, msg_id: str) -> str:
+        session.seq += 1
+        text = orjson.dumps({"op": 0, "s": session.seq, "t": "C2C_MESSAGE_CREATE",
+                             "id": f"C2C_MESSAGE_CREATE:{session.seq:x}", "d": {
+                                 "author": {"user_openid": "E4F4AEA33253A2797FB897C50B81D7ED"},
+                                 "content": "hello", "id": msg_id,
+                                 "timestamp": "2023-11-06T13:37:18+08:00"}}).decode()
+        session.log.append((session.seq, text))
+        if len(session.log) > self.REPLAY_LOG_LIMIT:
+            del session.log[: len(session.log) - self.REPLAY_LOG_LIMIT]
+        return text

@@ -1,0 +1,328 @@
+"""The discrete-event simulator: one client reducer, the server model and the network, on a virtual clock.
+
+One seed drives the whole world (TigerBeetle's VOPR, FoundationDB's simulator): network
+latency, server jitter, message times and the client's own PRNG seed. The same seed
+gives the same run, step for step. A run never hangs: it ends at its horizon, or when
+the client makes ``spin_limit`` steps without the virtual clock moving (a busy spin).
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import core
+from core import Command, Input
+
+from ._client import ClientModel
+from ._server import GATEWAY_URL, GatewayServer
+from ._world_spec import (
+    Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
+    ServerReconnect, StallConnects, WorldSpec,
+)
+
+DNS_ERROR = "DNS resolution error [Errno -3] Temporary failure in name resolution"
+TOKEN_EXPIRES_IN_S = 7200.0
+
+
+@dataclass
+class TraceEvent:
+    """One observation of a run: ``kind`` names it, ``at`` is virtual seconds, ``fields`` the rest."""
+
+    at: float
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the trace, the journal steps, invariant breaks, and how it ended."""
+
+    client: str
+    seed: int
+    horizon_s: float
+    ended_at: float
+    steps: int
+    spin: dict[str, Any] | None
+    trace: list[TraceEvent]
+    journal: list[tuple[Input, tuple[Command, ...]]]
+    invariant_breaks: list[str]
+    pushed_ids: list[str]
+    delivered_ids: list[str]
+    identifies: int
+    resumes_accepted: int
+    final_state: Any
+
+
+def _in_window(now: float, start: float, duration: float | None) -> bool:
+    return now >= start and (duration is None or now < start + duration)
+
+
+class Simulation:
+    """Run ``client`` in ``world`` for ``horizon_s`` virtual seconds with ``seed``.
+
+    ``record_journal`` keeps every (input, commands) pair; ``check_invariants`` runs
+    ``core.check_step`` after every step (core clients only). ``spin_limit`` is how many
+    client steps may happen at one virtual instant before the run is stopped as a spin.
+    """
+
+    def __init__(self, world: WorldSpec, client: ClientModel, *, seed: int, horizon_s: float,
+                 record_journal: bool = True, check_invariants: bool = True,
+                 spin_limit: int = 10_000, settle_dispatches: bool = True) -> None:
+        self.world = world
+        self.client = client
+        self.seed = seed
+        self.horizon_s = horizon_s
+        self.rng = random.Random(seed)
+        self.now = 0.0
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = 0
+        self.server = GatewayServer(world, self, random.Random(self.rng.getrandbits(64)))
+        self.server.reject_resumes = self._resume_rejection
+        self.state = client.initial_state()
+        self.trace: list[TraceEvent] = []
+        self.journal: list[tuple[Input, tuple[Command, ...]]] = []
+        self.record_journal = record_journal
+        self.check_invariants = check_invariants and isinstance(self.state, core.State)
+        self.invariant_breaks: list[str] = []
+        self.spin_limit = spin_limit
+        self.settle = settle_dispatches
+        self.steps = 0
+        self._same_instant = 0
+        self._last_step_at = float("-inf")
+        self.spin: dict[str, Any] | None = None
+        self._timer_token = 0
+        self._client_conns: set[int] = set()
+        self._blackholed: set[int] = set()
+        """Connections whose flow a NAT dropped: frames vanish both ways, no close is seen."""
+        self.delivered_ids: list[str] = []
+        self._token_counter = 0
+        self._stopped = False
+
+    # -- the event queue --------------------------------------------------------------
+    def after(self, delay_s: float, action: Callable[[], None]) -> None:
+        """Run ``action`` ``delay_s`` virtual seconds from now (FIFO among equal times)."""
+        self._order += 1
+        heapq.heappush(self._queue, (self.now + max(0.0, delay_s), self._order, action))
+
+    def note(self, kind: str, **fields: Any) -> None:
+        self.trace.append(TraceEvent(self.now, kind, dict(fields)))
+
+    def _latency(self) -> float:
+        base = self.world.latency_s
+        return base + self.rng.uniform(0.0, base / 2)
+
+    # -- the network, as the server sees it ---------------------------------------------
+    def to_client(self, conn: int, text: str) -> None:
+        if conn in self._blackholed:
+            return
+        self.after(self._latency(), lambda: self._feed_if_live(conn, core.FrameReceived(self.now, conn, text)))
+
+    def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
+        if conn in self._blackholed:
+            self.note("server_closed_unseen", conn=conn, code=code)
+            return
+        self.note("server_closed", conn=conn, code=code, reason=reason)
+        self.after(self._latency(), lambda: self._feed_if_live(conn, core.SocketClosed(self.now, conn, code, reason)))
+
+    def _feed_if_live(self, conn: int, inp: Input) -> None:
+        if isinstance(inp, core.SocketClosed):
+            self._client_conns.discard(conn)
+        self.feed(inp)
+
+    # -- faults -------------------------------------------------------------------------
+    def _resume_rejection(self, now: float) -> tuple[bool, int | None]:
+        for f in self.world.faults:
+            if isinstance(f, RejectResumes) and _in_window(now, f.at, f.duration_s):
+                return True, f.code
+        return False, None
+
+    def _window(self, kind: type, now: float) -> Any:
+        for f in self.world.faults:
+            if isinstance(f, kind) and _in_window(now, f.at, f.duration_s):  # type: ignore[attr-defined]
+                return f
+        return None
+
+    def _schedule_faults(self) -> None:
+        for f in self.world.faults:
+            if isinstance(f, ServerClose):
+                self._at(f.at, lambda f=f: self._fault_close(f.code, f.reason))
+            elif isinstance(f, ServerReconnect):
+                self._at(f.at, self._fault_reconnect)
+            elif isinstance(f, InvalidateSessions):
+                self._at(f.at, self._fault_invalidate)
+            elif isinstance(f, HalfOpen):
+                self._at(f.at, self._fault_half_open)
+            elif isinstance(f, Ban):
+                self._at(f.at, lambda f=f: self._fault_ban(f.code, f.reason))
+            elif isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)):
+                self._at(f.at, lambda f=f: self.note("fault", fault=type(f).__name__, duration_s=f.duration_s))
+
+    def _at(self, at: float, action: Callable[[], None]) -> None:
+        self._order += 1
+        heapq.heappush(self._queue, (at, self._order, action))
+
+    def _fault_close(self, code: int | None, reason: str) -> None:
+        self.note("fault", fault="ServerClose", code=code)
+        for conn in self.server.open_conns():
+            self.server.close(conn, code, reason)
+
+    def _fault_reconnect(self) -> None:
+        self.note("fault", fault="ServerReconnect")
+        for conn in self.server.open_conns():
+            self.server.server_reconnect(conn)
+
+    def _fault_invalidate(self) -> None:
+        self.note("fault", fault="InvalidateSessions")
+        self.server.invalidate_sessions()
+        for conn in self.server.open_conns():
+            self.server.close(conn, None, "")
+
+    def _fault_half_open(self) -> None:
+        conns = self.server.open_conns()
+        self.note("fault", fault="HalfOpen", conns=conns)
+        for conn in conns:
+            self._blackholed.add(conn)
+            self.note("half_open", conn=conn)
+
+    def _fault_ban(self, code: int, reason: str) -> None:
+        self.note("fault", fault="Ban", code=code)
+        self.server.banned_code = code
+        for conn in self.server.open_conns():
+            self.server.close(conn, code, reason)
+
+    # -- the client harness ---------------------------------------------------------------
+    def feed(self, inp: Input) -> None:
+        """Step the client with ``inp`` and carry out its commands."""
+        if self._stopped:
+            return
+        before = self.state
+        self.state, commands = self.client.step(before, inp)
+        self.steps += 1
+        if self.record_journal:
+            self.journal.append((inp, commands))
+        if self.check_invariants:
+            for problem in core.check_step(before, inp, self.state, commands):
+                self.invariant_breaks.append(f"step {self.steps} at {inp.at:.3f}: {problem}")
+        if inp.at == self._last_step_at:
+            self._same_instant += 1
+            if self._same_instant >= self.spin_limit:
+                self.spin = {"at": inp.at, "steps": self._same_instant}
+                self.note("spin", steps=self._same_instant)
+                self._stopped = True
+                return
+        else:
+            self._same_instant = 0
+            self._last_step_at = inp.at
+        for cmd in commands:
+            self._execute(cmd)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.client.next_deadline(self.state)
+        self._timer_token += 1
+        if deadline is None:
+            return
+        token = self._timer_token
+        at = max(deadline, self.now)
+
+        def fire() -> None:
+            if token == self._timer_token:
+                self.feed(core.Tick(self.now))
+        self._at(at, fire)
+
+    def _execute(self, cmd: Command) -> None:
+        now = self.now
+        if isinstance(cmd, core.FetchToken):
+            if self._window(DnsOutage, now):
+                self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
+            else:
+                self._token_counter += 1
+                token = f"sim-token-{self._token_counter}"
+                self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
+        elif isinstance(cmd, core.ResolveGateway):
+            if self._window(DnsOutage, now):
+                self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
+            else:
+                limit = core.SessionStartLimit(1000, 1000 - self.server.identifies, 86_400_000, 1)
+                self.after(2 * self._latency(), lambda: self.feed(core.GatewayResolved(self.now, GATEWAY_URL, limit)))
+        elif isinstance(cmd, core.OpenSocket):
+            self._open(cmd.conn)
+        elif isinstance(cmd, core.SendFrame):
+            if cmd.conn in self._client_conns and not cmd.conn in self._blackholed:
+                conn, text = cmd.conn, cmd.text
+                self.after(self._latency(), lambda: self.server.receive(conn, text))
+            self._note_sent(cmd)
+        elif isinstance(cmd, core.CloseSocket):
+            self.note("client_close", conn=cmd.conn, code=cmd.code, reason=cmd.reason)
+            if cmd.conn in self._client_conns:
+                self._client_conns.discard(cmd.conn)
+                conn = cmd.conn
+                self.after(self._latency(), lambda: self.server.client_closed(conn))
+                # The transport reports the close too; the client must treat it as stale.
+                self.after(2 * self._latency(), lambda: self.feed(core.SocketClosed(self.now, conn, cmd.code, cmd.reason)))
+        elif isinstance(cmd, core.Deliver):
+            data = cmd.dispatch.data
+            msg_id = data.get("id") if isinstance(data, dict) else None
+            if cmd.dispatch.event_type == "C2C_MESSAGE_CREATE" and isinstance(msg_id, str):
+                self.delivered_ids.append(msg_id)
+            self.note("deliver", seq=cmd.dispatch.seq, t=cmd.dispatch.event_type)
+            if self.settle:
+                seq = cmd.dispatch.seq
+                self.after(0.0, lambda: self.feed(core.DispatchSettled(self.now, seq)))
+        elif isinstance(cmd, core.StatusChanged):
+            self.note("status", phase=cmd.phase.value, detail=cmd.detail)
+        elif isinstance(cmd, core.Fatal):
+            self.note("fatal", reason=cmd.reason, retryable=cmd.retryable, close_code=cmd.close_code)
+        elif isinstance(cmd, core.Log):
+            self.note("log", level=cmd.level, event=cmd.event, **cmd.fields)
+
+    def _note_sent(self, cmd: core.SendFrame) -> None:
+        text = cmd.text
+        if text.startswith('{"op":1,'):
+            self.note("heartbeat", conn=cmd.conn)
+        elif text.startswith('{"op":2,'):
+            self.note("identify", conn=cmd.conn)
+        elif text.startswith('{"op":6,'):
+            self.note("resume", conn=cmd.conn)
+
+    def _open(self, conn: int) -> None:
+        now = self.now
+        self.note("open", conn=conn)
+        if self._window(DnsOutage, now):
+            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, DNS_ERROR)))
+            return
+        refused = self._window(RefuseConnects, now)
+        if refused:
+            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, refused.error)))
+            return
+        if self._window(StallConnects, now):
+            self.note("connect_stalled", conn=conn)
+            return
+
+        def accepted() -> None:
+            self._client_conns.add(conn)
+            self.feed(core.SocketOpened(self.now, conn))
+            self.server.accept(conn)
+        self.after(2 * self._latency(), accepted)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Run to the horizon (or a spin) and return the result."""
+        self._schedule_faults()
+        self._at(0.0, lambda: self.feed(core.Start(self.now)))
+        while self._queue and not self._stopped:
+            at, _, action = heapq.heappop(self._queue)
+            if at > self.horizon_s:
+                break
+            self.now = at
+            action()
+        ended = self.now if self._stopped else self.horizon_s
+        return RunResult(
+            client=self.client.name, seed=self.seed, horizon_s=self.horizon_s, ended_at=ended,
+            steps=self.steps, spin=self.spin, trace=self.trace, journal=self.journal,
+            invariant_breaks=self.invariant_breaks, pushed_ids=list(self.server.pushed_ids),
+            delivered_ids=self.delivered_ids, identifies=self.server.identifies,
+            resumes_accepted=self.server.resumes_accepted, final_state=self.state)
