@@ -73,7 +73,7 @@ def decode_frame(text: str | bytes) -> Frame | Rejected:
     t = obj.get("t")
     event_id = obj.get("id")
     if op == Op.DISPATCH:
-        if not _is_int(s) or s < 0:
+        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
             return Rejected("dispatch without a non-negative integer 's'")
         if not isinstance(t, str) or not t:
             return Rejected("dispatch without a string 't'")

@@ -26,9 +26,9 @@ def check_step(before: State, inp: I.Input, after: State, commands: tuple[Comman
     opens = [c for c in commands if isinstance(c, OpenSocket)]
     if len(opens) > 1:
         bad.append(f"{len(opens)} OpenSocket commands in one step")
-    for cmd in opens:
-        if cmd.conn <= before.last_conn:
-            bad.append(f"OpenSocket conn {cmd.conn} does not count up from {before.last_conn}")
+    for opened in opens:
+        if opened.conn <= before.last_conn:
+            bad.append(f"OpenSocket conn {opened.conn} does not count up from {before.last_conn}")
         if before.last_open_at is not None and at - before.last_open_at < cfg.open_floor_s - _EPS:
             bad.append(f"OpenSocket {at - before.last_open_at:.3f} s after the previous one "
                        f"(floor {cfg.open_floor_s} s)")

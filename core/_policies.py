@@ -46,7 +46,8 @@ def begin_attempt(s: State, at: float, out: list[Command]) -> State:
             s = replace(s, token_pending=True, request_deadline=at + cfg.request_timeout_s,
                         token_refresh_at=None)
         return set_phase(s, Phase.RESOLVING, "fetching access token", out)
-    if s.gateway_url is None:
+    url = s.gateway_url
+    if url is None:
         if not s.gateway_pending:
             out.append(ResolveGateway())
             s = replace(s, gateway_pending=True, request_deadline=at + cfg.request_timeout_s)
@@ -55,7 +56,7 @@ def begin_attempt(s: State, at: float, out: list[Command]) -> State:
         s = replace(s, retry_at=s.last_open_at + cfg.open_floor_s)
         return set_phase(s, Phase.BACKING_OFF, "waiting for the reconnect floor", out)
     conn = s.last_conn + 1
-    out.append(OpenSocket(conn, s.gateway_url))
+    out.append(OpenSocket(conn, url))
     s = replace(s, last_conn=conn, live_conn=conn, last_open_at=at,
                 phase_deadline=at + cfg.connect_timeout_s, counters=s.counters.bump("sockets_opened"))
     return set_phase(s, Phase.CONNECTING, f"opening connection {conn}", out)

@@ -74,7 +74,7 @@ def figures(run: RunResult, world: WorldSpec) -> list[str]:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     delivered = run.delivered_ids
     unique = set(delivered)
-    missing = len(set(run.pushed_ids) - unique)
+    missing = len(run.missing_ids())
     lines = [
         f"sockets opened {kinds.get('open', 0)}; identifies sent {kinds.get('identify', 0)}; "
         f"resumes sent {kinds.get('resume', 0)} (accepted {run.resumes_accepted}); "

@@ -80,7 +80,8 @@ class GatewayServer:
         self.banned_code: int | None = None
         self.reject_resumes: Callable[[float], tuple[bool, int | None]] = lambda now: (False, None)
         self.last_drop_at: float | None = None
-        self.pushed_ids: list[str] = []
+        self.pushed: list[tuple[float, str]] = []
+        """(virtual time, d.id) of every message dispatch pushed to a session."""
         self.identifies = 0
         self.resumes_accepted = 0
 
@@ -258,7 +259,7 @@ class GatewayServer:
         self.message_counter += 1
         msg_id = f"ROBOT1.0_sim{self.message_counter:07d}"
         frame = self._message_frame(session, msg_id)
-        self.pushed_ids.append(msg_id)
+        self.pushed.append((self.link.now, msg_id))
         self.link.to_client(sc.conn, frame)
         if self.world.duplicate_probability and self.rng.random() < self.world.duplicate_probability:
             self.link.to_client(sc.conn, self._message_frame(session, msg_id))

@@ -8,6 +8,7 @@ the client makes ``spin_limit`` steps without the virtual clock moving (a busy s
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 from dataclasses import dataclass, field
@@ -49,11 +50,25 @@ class RunResult:
     trace: list[TraceEvent]
     journal: list[tuple[Input, tuple[Command, ...]]]
     invariant_breaks: list[str]
-    pushed_ids: list[str]
+    pushed: list[tuple[float, str]]
     delivered_ids: list[str]
     identifies: int
     resumes_accepted: int
     final_state: Any
+
+    IN_FLIGHT_S = 10.0
+    """Messages pushed this close to the end of a run may still be in flight: not counted missing."""
+
+    @property
+    def pushed_ids(self) -> list[str]:
+        """The d.id of every message the server pushed."""
+        return [msg_id for _, msg_id in self.pushed]
+
+    def missing_ids(self) -> list[str]:
+        """Pushed (and no longer in flight) but never delivered."""
+        delivered = set(self.delivered_ids)
+        cutoff = self.ended_at - self.IN_FLIGHT_S
+        return [msg_id for at, msg_id in self.pushed if at <= cutoff and msg_id not in delivered]
 
 
 def _in_window(now: float, start: float, duration: float | None) -> bool:
@@ -141,14 +156,15 @@ class Simulation:
 
     def _window(self, kind: type, now: float) -> Any:
         for f in self.world.faults:
-            if isinstance(f, kind) and _in_window(now, f.at, f.duration_s):  # type: ignore[attr-defined]
+            if isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)) and isinstance(f, kind) \
+                    and _in_window(now, f.at, f.duration_s):
                 return f
         return None
 
     def _schedule_faults(self) -> None:
         for f in self.world.faults:
             if isinstance(f, ServerClose):
-                self._at(f.at, lambda f=f: self._fault_close(f.code, f.reason))
+                self._at(f.at, functools.partial(self._fault_close, f.code, f.reason))
             elif isinstance(f, ServerReconnect):
                 self._at(f.at, self._fault_reconnect)
             elif isinstance(f, InvalidateSessions):
@@ -156,9 +172,9 @@ class Simulation:
             elif isinstance(f, HalfOpen):
                 self._at(f.at, self._fault_half_open)
             elif isinstance(f, Ban):
-                self._at(f.at, lambda f=f: self._fault_ban(f.code, f.reason))
+                self._at(f.at, functools.partial(self._fault_ban, f.code, f.reason))
             elif isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)):
-                self._at(f.at, lambda f=f: self.note("fault", fault=type(f).__name__, duration_s=f.duration_s))
+                self._at(f.at, functools.partial(self.note, "fault", fault=type(f).__name__, duration_s=f.duration_s))
 
     def _at(self, at: float, action: Callable[[], None]) -> None:
         self._order += 1
@@ -323,6 +339,6 @@ class Simulation:
         return RunResult(
             client=self.client.name, seed=self.seed, horizon_s=self.horizon_s, ended_at=ended,
             steps=self.steps, spin=self.spin, trace=self.trace, journal=self.journal,
-            invariant_breaks=self.invariant_breaks, pushed_ids=list(self.server.pushed_ids),
+            invariant_breaks=self.invariant_breaks, pushed=list(self.server.pushed),
             delivered_ids=self.delivered_ids, identifies=self.server.identifies,
             resumes_accepted=self.server.resumes_accepted, final_state=self.state)
