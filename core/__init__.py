@@ -25,6 +25,7 @@ from ._inputs import (
 )
 from ._invariants import check_step
 from ._phases import Phase
+from ._records import FORMAT, FORMAT_VERSION, Redactor, header_record, step_record
 from ._state import Counters, State, initial_state, next_deadline
 from ._step import step
 
@@ -39,6 +40,6 @@ __all__ = [
     "ConnectFailed", "DispatchSettled", "FrameReceived", "GatewayFailed", "GatewayResolved",
     "Input", "SendFailed", "SessionStartLimit", "SocketClosed", "SocketOpened", "Start", "Stop",
     "Tick", "TokenFailed", "TokenIssued",
-    "check_step", "Phase", "Counters", "State", "initial_state", "next_deadline", "step",
+    "check_step", "Phase", "FORMAT", "FORMAT_VERSION", "Redactor", "header_record", "step_record", "Counters", "State", "initial_state", "next_deadline", "step",
     "__version__",
 ]

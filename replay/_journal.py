@@ -4,9 +4,8 @@ Format (one orjson object per line):
 ``{"type": "header", "format": "qqgate-journal", "format_version": 1, "client": {...},
 "seed": N, ...}`` then ``{"type": "step", "i": n, "input": {...}, "commands": [...]}``.
 
-Secrets never reach a journal: every access token (and any secret registered up front,
-such as the client secret) is replaced by a stable placeholder (``«token-1»``) in inputs
-and commands alike, so a replay compares commands modulo that redaction.
+Records and redaction come from ``core._records`` (shared with io_shell): secrets never
+reach a journal.
 """
 
 from __future__ import annotations
@@ -18,57 +17,14 @@ import orjson
 
 import core
 
-FORMAT = "qqgate-journal"
-FORMAT_VERSION = 1
+FORMAT = core.FORMAT
+FORMAT_VERSION = core.FORMAT_VERSION
+Redactor = core.Redactor
+step_record = core.step_record
 
 
 class JournalError(ValueError):
     """A journal cannot be read: the message names the line and what is wrong."""
-
-
-class Redactor:
-    """Replaces secrets with stable placeholders in every string of a record.
-
-    ``add(secret, label)`` registers a secret; TokenIssued inputs register their token
-    automatically (``«token-N»``). Placeholders are stable within one journal.
-    """
-
-    def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
-        self._secrets: dict[str, str] = {}
-        self._tokens = 0
-        for secret, label in secrets:
-            self.add(secret, label)
-
-    def add(self, secret: str, label: str) -> None:
-        if secret and secret not in self._secrets:
-            self._secrets[secret] = f"«{label}»"
-
-    def see_input(self, inp: core.Input) -> None:
-        if isinstance(inp, core.TokenIssued) and isinstance(inp.token, str) and inp.token not in self._secrets:
-            self._tokens += 1
-            self.add(inp.token, f"token-{self._tokens}")
-
-    def redact(self, value: Any) -> Any:
-        if not self._secrets:
-            return value
-        if isinstance(value, str):
-            for secret, placeholder in self._secrets.items():
-                if secret in value:
-                    value = value.replace(secret, placeholder)
-            return value
-        if isinstance(value, dict):
-            return {k: self.redact(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.redact(v) for v in value]
-        return value
-
-
-def step_record(i: int, inp: core.Input, commands: tuple[core.Command, ...], redactor: Redactor) -> dict[str, Any]:
-    """The journal record of step ``i`` (secrets redacted)."""
-    redactor.see_input(inp)
-    return {"type": "step", "i": i,
-            "input": redactor.redact(core.encode_input(inp)),
-            "commands": [redactor.redact(core.encode_command(c)) for c in commands]}
 
 
 def write_journal(out: IO[bytes], header: dict[str, Any],
@@ -76,9 +32,7 @@ def write_journal(out: IO[bytes], header: dict[str, Any],
                   redactor: Redactor | None = None) -> int:
     """Write a header and every step as JSON lines; return the number of steps written."""
     redactor = redactor or Redactor()
-    head = {"type": "header", "format": FORMAT, "format_version": FORMAT_VERSION}
-    head.update(header)
-    out.write(orjson.dumps(head) + b"\n")
+    out.write(orjson.dumps(core.header_record(header)) + b"\n")
     n = 0
     for n, (inp, commands) in enumerate(steps, start=1):
         out.write(orjson.dumps(step_record(n, inp, commands, redactor)) + b"\n")

@@ -8,6 +8,7 @@ or an unreadable file.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -79,20 +80,34 @@ def build_parser() -> argparse.ArgumentParser:
     inc.add_argument("--seed", type=_seed, default=1)
     inc.add_argument("--hours", type=_positive_float, default=None,
                      help="override every scenario's duration (hours)")
+
+    from . import _commands_cli as commands
+    sim.set_defaults(func=commands.simulate)
+    rep.set_defaults(func=commands.replay)
+    inc.set_defaults(func=commands.incidents)
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue  # transitional: that subcommand's package is not in this tree yet
+        module.register(sub)
     return parser
+
+
+EXTENSIONS = ("replay.gateway.cli", "io_shell.cli")
+"""Modules adding subcommands: each has ``register(subparsers)`` that adds its parser and
+``set_defaults(func=...)`` with a function taking the parsed args and returning the exit status."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qqgate`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from . import _commands_cli as commands
     try:
-        if args.command == "simulate":
-            return commands.simulate(args)
-        if args.command == "replay":
-            return commands.replay(args)
-        return commands.incidents(args)
+        status: int = args.func(args)
+        return status
     except BrokenPipeError:
         return 0
 
