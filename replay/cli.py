@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "against the legacy model and the core, side by side.")
     rep.add_argument("file", type=Path, metavar="FILE")
     rep.add_argument("--seed", type=_seed, default=1, help="seed for the derived world (logs only)")
-    rep.add_argument("--hours", type=_positive_float, default=2.0,
-                     help="simulated hours of the derived world (logs only; default 2)")
+    rep.add_argument("--hours", type=_positive_float, default=None,
+                     help="simulated hours of the derived world (logs only; default: 2, or longer "
+                          "when the log's outage needs it)")
 
     inc = sub.add_parser("incidents", help="list the scenarios, or run them all for both clients",
                          description="Without --run, list the scenarios. With --run, simulate each "
