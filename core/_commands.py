@@ -83,7 +83,13 @@ class StatusChanged:
 
 @dataclass(frozen=True, slots=True)
 class Fatal:
-    """The host must be told: ``retryable`` False means the core stopped for good (FAILED)."""
+    """The host must be told something it cannot ignore.
+
+    ``retryable`` True: a long outage (``Config.fatal_after_failures`` failures in a row);
+    the core keeps retrying and says so once per outage. ``retryable`` False: the core
+    stopped in FAILED; ``close_code`` names the fatal close code (protocol.md), or is None
+    when the caller's ``Config.max_failures`` limit was reached.
+    """
 
     reason: str
     retryable: bool

@@ -27,9 +27,9 @@ def set_phase(s: State, phase: Phase, detail: str, out: list[Command]) -> State:
 
 def token_usable(s: State, at: float) -> bool:
     """A token exists, is not condemned by a 4004, and outlives the refresh margin."""
-    if s.token is None or s.token_forced or s.token_expires_at is None:
+    if s.token is None or s.token_forced or s.token_usable_until is None:
         return False
-    return at < s.token_expires_at - s.config.token_refresh_margin_s
+    return at < s.token_usable_until
 
 
 def begin_attempt(s: State, at: float, out: list[Command]) -> State:
@@ -43,14 +43,13 @@ def begin_attempt(s: State, at: float, out: list[Command]) -> State:
     if not token_usable(s, at):
         if not s.token_pending:
             out.append(FetchToken(force=s.token_forced))
-            s = replace(s, token_pending=True, request_deadline=at + cfg.request_timeout_s,
-                        token_refresh_at=None)
+            s = replace(s, token_deadline=at + cfg.request_timeout_s, token_refresh_at=None)
         return set_phase(s, Phase.RESOLVING, "fetching access token", out)
     url = s.gateway_url
     if url is None:
         if not s.gateway_pending:
             out.append(ResolveGateway())
-            s = replace(s, gateway_pending=True, request_deadline=at + cfg.request_timeout_s)
+            s = replace(s, gateway_deadline=at + cfg.request_timeout_s)
         return set_phase(s, Phase.RESOLVING, "resolving gateway URL", out)
     if s.last_open_at is not None and at < s.last_open_at + cfg.open_floor_s:
         s = replace(s, retry_at=s.last_open_at + cfg.open_floor_s)
@@ -92,7 +91,7 @@ def fail(s: State, at: float, reason: str, out: list[Command], delay: Delay = De
     out.append(Log("warning", "attempt_failed", {"reason": reason, "failures": s.failures}))
     if cfg.max_failures is not None and s.failures >= cfg.max_failures:
         out.append(Fatal(f"gave up after {s.failures} consecutive failures (last: {reason})",
-                         retryable=True))
+                         retryable=False))
         return stop_all(s, Phase.FAILED, "failure limit reached", out)
     if s.failures >= cfg.fatal_after_failures and not s.outage_reported:
         out.append(Fatal(f"gateway unreachable: {s.failures} consecutive failures (last: {reason}); still retrying",
@@ -106,9 +105,12 @@ def fail(s: State, at: float, reason: str, out: list[Command], delay: Delay = De
 
 def stop_all(s: State, phase: Phase, detail: str, out: list[Command]) -> State:
     """Enter a terminal phase: clear every deadline so nothing wakes the core again."""
-    s = replace(s, live_conn=None, retry_at=None, request_deadline=None, phase_deadline=None,
+    s = replace(s, live_conn=None, retry_at=None, token_deadline=None, gateway_deadline=None,
+                phase_deadline=None,
                 next_heartbeat_at=None, identify_at=None, token_refresh_at=None,
                 heartbeat_interval_s=None)
+    if s.session_id is not None and s.session_lost_at is None:
+        s = replace(s, session_lost_at=s.now)
     return set_phase(s, phase, detail, out)
 
 

@@ -61,15 +61,18 @@ class State:
     # Access token.
     token: str | None = None
     token_expires_at: float | None = None
+    token_usable_until: float | None = None
+    """After this the token is too close to expiry to identify with (refresh margin, or half its life)."""
     token_refresh_at: float | None = None
-    token_pending: bool = False
+    token_deadline: float | None = None
+    """A token request is outstanding until this time (None: none outstanding)."""
     token_forced: bool = False
     auth_failures: int = 0
 
     # Gateway URL and identify budget.
     gateway_url: str | None = None
-    gateway_pending: bool = False
-    request_deadline: float | None = None
+    gateway_deadline: float | None = None
+    """A gateway-URL request is outstanding until this time (None: none outstanding)."""
     identifies_remaining: int | None = None
     identify_budget_reset_at: float | None = None
     max_concurrency: int = 1
@@ -107,6 +110,16 @@ class State:
     seen: DedupeWindow = field(default_factory=lambda: DedupeWindow(512))
     counters: Counters = field(default_factory=Counters)
 
+    @property
+    def token_pending(self) -> bool:
+        """A token request is outstanding."""
+        return self.token_deadline is not None
+
+    @property
+    def gateway_pending(self) -> bool:
+        """A gateway-URL request is outstanding."""
+        return self.gateway_deadline is not None
+
     def status(self) -> dict[str, Any]:
         """A JSON-ready summary: phase, session, retry time, counters."""
         return {
@@ -137,7 +150,9 @@ def next_deadline(state: State) -> float | None:
     STOPPED; never None in any other phase (so the core cannot wait for ever).
     """
     best: float | None = None
-    for value in (state.retry_at, state.request_deadline, state.phase_deadline,
+    if state.phase in (Phase.IDLE, Phase.STOPPED, Phase.FAILED):
+        return None
+    for value in (state.retry_at, state.token_deadline, state.gateway_deadline, state.phase_deadline,
                   state.next_heartbeat_at, state.identify_at, state.token_refresh_at):
         if value is not None and (best is None or value < best):
             best = value

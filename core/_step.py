@@ -7,6 +7,7 @@ clock or draws OS randomness (design.md, "The core").
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from . import _inputs as I
@@ -29,8 +30,8 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
     out: list[Command] = []
     s = state
     at = inp.at
-    if not isinstance(at, (int, float)) or at != at:  # NaN or not a number
-        out.append(Log("warning", "input_rejected", {"reason": "input time is not a number",
+    if not _finite_number(at) or abs(at) > MAX_TIME_S:
+        out.append(Log("warning", "input_rejected", {"reason": "input time is not a finite number of seconds",
                                                      "input": type(inp).__name__}))
         return replace(s, counters=s.counters.bump("inputs_ignored")), tuple(out)
     if at < s.now:
@@ -52,54 +53,74 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
     return s, tuple(out)
 
 
+MAX_TIME_S = 1e12
+"""Input times beyond ±1e12 s (31,000 years) are rejected: no monotonic clock reads that."""
+
+
+def _finite_number(value: object) -> bool:
+    """A real number a float can hold (huge ints would overflow later arithmetic)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_TIME_S
+    return math.isfinite(value)
+
+
 def _start(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     if s.phase not in (Phase.IDLE, Phase.STOPPED):
         out.append(Log("warning", "start_ignored", {"phase": s.phase.value}))
         return replace(s, counters=s.counters.bump("inputs_ignored"))
-    s = replace(s, failures=0, outage_reported=False)
+    s = replace(s, failures=0, outage_reported=False, phase=Phase.RESOLVING)
+    if s.token is not None and s.token_refresh_at is None and s.token_expires_at is not None:
+        s = replace(s, token_refresh_at=max(at, s.token_expires_at - s.config.token_refresh_margin_s))
+    s = replace(s, phase=Phase.IDLE)
     return begin_attempt(s, at, out)
 
 
 def _stop(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     if s.live_conn is not None:
         out.append(CloseSocket(s.live_conn, 1000, "client stopping"))
-    s = replace(s, token_pending=False, gateway_pending=False)
     return stop_all(s, Phase.STOPPED, "stopped by the host", out)
+
+
+MAX_TOKEN_LIFETIME_S = 30 * 86400.0
+"""A token lifetime beyond this (the API says 7200 s) is treated as a bad answer."""
 
 
 def _token_issued(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     assert isinstance(inp, I.TokenIssued)
     expires = inp.expires_in_s
-    if not isinstance(inp.token, str) or not inp.token or not isinstance(expires, (int, float)) or expires <= 0:
-        out.append(Log("warning", "token_rejected", {"reason": "empty token or non-positive expires_in"}))
+    if (not isinstance(inp.token, str) or not inp.token or not _finite_number(expires)
+            or not 0 < expires <= MAX_TOKEN_LIFETIME_S):
+        out.append(Log("warning", "token_rejected", {"reason": "empty token or expires_in out of range"}))
         return _token_failed(s, at, I.TokenFailed(at, "unusable token response"), out)
+    if s.phase in TERMINAL_PHASES or s.phase is Phase.IDLE:
+        # Not asked for now: keep it for later, but arm no timer outside a running connection.
+        out.append(Log("debug", "token_kept", {"phase": s.phase.value}))
     cfg = s.config
-    expires_at = at + float(expires)
-    refresh_at = max(at + min(cfg.token_retry_s, float(expires) / 2), expires_at - cfg.token_refresh_margin_s)
-    s = replace(s, token=inp.token, token_expires_at=expires_at, token_forced=False, token_pending=False,
-                token_refresh_at=refresh_at)
-    out.append(Log("info", "token_issued", {"expires_in_s": float(expires)}))
-    if s.phase is Phase.RESOLVING:
-        s = replace(s, request_deadline=None)
+    lifetime = float(expires)
+    expires_at = at + lifetime
+    usable_until = expires_at - min(cfg.token_refresh_margin_s, lifetime / 2)
+    running = s.phase not in TERMINAL_PHASES and s.phase is not Phase.IDLE
+    s = replace(s, token=inp.token, token_expires_at=expires_at, token_usable_until=usable_until,
+                token_forced=False, token_deadline=None,
+                token_refresh_at=max(usable_until, at + min(cfg.token_retry_s, lifetime / 2)) if running else None)
+    out.append(Log("info", "token_issued", {"expires_in_s": lifetime}))
+    if s.phase is Phase.RESOLVING and not s.gateway_pending:
         return begin_attempt(s, at, out)
-    if not s.gateway_pending:
-        s = replace(s, request_deadline=None)
     return s
 
 
 def _token_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     assert isinstance(inp, I.TokenFailed)
-    s = replace(s, token_pending=False)
+    s = replace(s, token_deadline=None)
     if s.phase is Phase.RESOLVING and not s.gateway_pending:
-        s = replace(s, request_deadline=None)
         return fail(s, at, f"access token request failed: {inp.error}", out)
+    if s.phase in TERMINAL_PHASES or s.phase is Phase.IDLE:
+        return s
     out.append(Log("warning", "token_refresh_failed", {"error": inp.error,
                                                        "retry_in_s": s.config.token_retry_s}))
-    if not s.gateway_pending:
-        s = replace(s, request_deadline=None)
-    if s.phase not in TERMINAL_PHASES and s.phase is not Phase.IDLE:
-        s = replace(s, token_refresh_at=at + s.config.token_retry_s)
-    return s
+    return replace(s, token_refresh_at=at + s.config.token_retry_s)
 
 
 def _gateway_resolved(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
@@ -109,15 +130,25 @@ def _gateway_resolved(s: State, at: float, inp: I.Input, out: list[Command]) -> 
         return replace(s, counters=s.counters.bump("stale_inputs"))
     if not isinstance(inp.url, str) or not inp.url.startswith(("ws://", "wss://")):
         return _gateway_failed(s, at, I.GatewayFailed(at, f"gateway URL is not a ws(s) URL: {str(inp.url)[:80]!r}"), out)
-    s = replace(s, gateway_url=inp.url, gateway_pending=False, request_deadline=None)
+    s = replace(s, gateway_url=inp.url, gateway_deadline=None)
     limit = inp.session_start_limit
     if limit is not None:
-        s = replace(s, identifies_remaining=limit.remaining, max_concurrency=max(1, limit.max_concurrency),
-                    identify_budget_reset_at=at + limit.reset_after_ms / 1000.0)
+        if _valid_limit(limit):
+            s = replace(s, identifies_remaining=limit.remaining, max_concurrency=max(1, limit.max_concurrency),
+                        identify_budget_reset_at=at + limit.reset_after_ms / 1000.0)
+        else:
+            out.append(Log("warning", "session_start_limit_ignored", {"reason": "values out of range"}))
     out.append(Log("info", "gateway_resolved", {"url": inp.url}))
-    if s.phase is Phase.RESOLVING:
+    if s.phase is Phase.RESOLVING and not s.token_pending:
         return begin_attempt(s, at, out)
     return s
+
+
+def _valid_limit(limit: I.SessionStartLimit) -> bool:
+    """session_start_limit values a real server could send: non-negative ints, reset ≤ 48 h."""
+    values = (limit.total, limit.remaining, limit.reset_after_ms, limit.max_concurrency)
+    return (all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)
+            and limit.reset_after_ms <= 48 * 3_600_000 and limit.max_concurrency <= 1024)
 
 
 def _gateway_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
@@ -125,7 +156,9 @@ def _gateway_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> St
     if not s.gateway_pending:
         out.append(Log("debug", "stale_input", {"input": "GatewayFailed"}))
         return replace(s, counters=s.counters.bump("stale_inputs"))
-    s = replace(s, gateway_pending=False, request_deadline=None)
+    s = replace(s, gateway_deadline=None)
+    if s.phase is not Phase.RESOLVING:
+        return s
     return fail(s, at, f"gateway URL request failed: {inp.error}", out)
 
 
@@ -149,6 +182,8 @@ def _socket_closed(s: State, at: float, inp: I.Input, out: list[Command]) -> Sta
 
 def _connect_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     assert isinstance(inp, I.ConnectFailed)
+    if s.phase is not Phase.CONNECTING:
+        return reject(s, f"ConnectFailed after the connection opened ({s.phase.value})", s.live_conn, out)
     s = leave_connection(s, at, out, None)
     if s.failures >= 1:
         # The cached URL may be what fails: resolve it again next time.
@@ -178,12 +213,15 @@ def _tick(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     cfg = s.config
     if s.phase in TERMINAL_PHASES or s.phase is Phase.IDLE:
         return s
-    if s.request_deadline is not None and at >= s.request_deadline:
-        pending = "access token" if s.token_pending else "gateway URL"
-        s = replace(s, request_deadline=None, token_pending=False, gateway_pending=False)
-        if s.phase is Phase.RESOLVING:
-            s = fail(s, at, f"{pending} request timed out after {cfg.request_timeout_s:.0f} s", out)
-        else:
+    for kind in ("token", "gateway"):
+        deadline = s.token_deadline if kind == "token" else s.gateway_deadline
+        if deadline is None or at < deadline:
+            continue
+        what = "access token" if kind == "token" else "gateway URL"
+        s = replace(s, token_deadline=None) if kind == "token" else replace(s, gateway_deadline=None)
+        if s.phase is Phase.RESOLVING and not (s.token_pending or s.gateway_pending):
+            s = fail(s, at, f"{what} request timed out after {cfg.request_timeout_s:.0f} s", out)
+        elif kind == "token":
             out.append(Log("warning", "token_refresh_failed", {"error": "timed out"}))
             s = replace(s, token_refresh_at=at + cfg.token_retry_s)
     if s.phase_deadline is not None and at >= s.phase_deadline and s.live_conn is not None:
@@ -209,9 +247,7 @@ def _tick(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
         s = replace(s, token_refresh_at=None)
         if not s.token_pending:
             out.append(FetchToken(force=False))
-            deadline = at + cfg.request_timeout_s
-            s = replace(s, token_pending=True,
-                        request_deadline=deadline if s.request_deadline is None else min(deadline, s.request_deadline))
+            s = replace(s, token_deadline=at + cfg.request_timeout_s)
     return s
 
 
