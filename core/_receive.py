@@ -5,7 +5,6 @@ Rules from protocol.md ("Frames") and design.md ("Heartbeat", "Delivery").
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from ._close_codes import CLIENT_RESUME_CLOSE
 from ._commands import Command, Deliver, Dispatch, Log, SendFrame
@@ -19,13 +18,13 @@ from ._state import State
 def reject(s: State, reason: str, conn: int | None, out: list[Command]) -> State:
     """Log and count a frame the core cannot use; never raise."""
     out.append(Log("warning", "frame_rejected", {"reason": reason, "conn": conn}))
-    return replace(s, counters=s.counters.bump("frames_rejected"))
+    return s._replace(counters=s.counters.bump("frames_rejected"))
 
 
 def on_frame(s: State, at: float, text: str | bytes, out: list[Command]) -> State:
     """A frame arrived on the live connection (already checked to be ``live_conn``)."""
     # Anything at all from the peer proves the link alive (zombie rule, design.md).
-    s = replace(s, received_since_heartbeat=True, last_received_at=at)
+    s = s._replace(received_since_heartbeat=True, last_received_at=at)
     frame = decode_frame(text)
     if not isinstance(frame, Frame):
         return reject(s, frame.reason, s.live_conn, out)
@@ -37,7 +36,7 @@ def on_frame(s: State, at: float, text: str | bytes, out: list[Command]) -> Stat
     if s.heartbeat_interval_s is None:
         return reject(s, f"op {op} before Hello", s.live_conn, out)
     if op == Op.HEARTBEAT_ACK:
-        return replace(s, counters=s.counters.bump("heartbeat_acks"))
+        return s._replace(counters=s.counters.bump("heartbeat_acks"))
     if op == Op.HEARTBEAT:
         # The server asks for a heartbeat now; it is not a missed ACK (design.md).
         return send_heartbeat(s, at, out, requested=True)
@@ -52,7 +51,7 @@ def send_heartbeat(s: State, at: float, out: list[Command], requested: bool = Fa
     """Send op 1 with the last received ``s`` and schedule the next beat one interval later."""
     assert s.live_conn is not None and s.heartbeat_interval_s is not None
     out.append(SendFrame(s.live_conn, heartbeat_frame(s.last_seq)))
-    return replace(s, heartbeat_sent_at=at, received_since_heartbeat=False,
+    return s._replace(heartbeat_sent_at=at, received_since_heartbeat=False,
                    next_heartbeat_at=at + s.heartbeat_interval_s,
                    counters=s.counters.bump("heartbeats_sent"))
 
@@ -66,7 +65,7 @@ def _on_hello(s: State, at: float, frame: Frame, out: list[Command]) -> State:
     if s.config.first_heartbeat_jitter:
         rng, u = next_uniform(rng)
         u = max(u, 1e-3)
-    s = replace(s, rng=rng, heartbeat_interval_s=interval_s, next_heartbeat_at=at + interval_s * u,
+    s = s._replace(rng=rng, heartbeat_interval_s=interval_s, next_heartbeat_at=at + interval_s * u,
                 received_since_heartbeat=True, phase_deadline=None)
     out.append(Log("info", "hello", {"heartbeat_interval_ms": frame.d["heartbeat_interval"]}))
     return _identify_or_resume(s, at, out)
@@ -92,11 +91,11 @@ def _identify_or_resume(s: State, at: float, out: list[Command]) -> State:
         seq = s.settled_seq if s.settled_seq is not None else 0
         out.append(SendFrame(s.live_conn, resume_frame(s.token, s.session_id, seq)))
         out.append(Log("info", "resume_sent", {"session_id": s.session_id, "seq": seq}))
-        s = replace(s, phase_deadline=at + cfg.ready_timeout_s, counters=s.counters.bump("resumes_sent"))
+        s = s._replace(phase_deadline=at + cfg.ready_timeout_s, counters=s.counters.bump("resumes_sent"))
         return set_phase(s, Phase.RESUMING, f"resuming session {s.session_id}", out)
     if s.session_id is not None and blocker is not None:
         s = drop_session(s, blocker, out)
-    s = replace(s, resume_failures=0)
+    s = s._replace(resume_failures=0)
     s = set_phase(s, Phase.IDENTIFYING, "identifying", out)
     return try_identify(s, at, out)
 
@@ -120,14 +119,14 @@ def try_identify(s: State, at: float, out: list[Command]) -> State:
     when = identify_allowed_at(s, at)
     if when > at:
         out.append(Log("info", "identify_paced", {"wait_s": round(when - at, 3)}))
-        return replace(s, identify_at=when, phase_deadline=when + cfg.ready_timeout_s)
+        return s._replace(identify_at=when, phase_deadline=when + cfg.ready_timeout_s)
     assert s.live_conn is not None and s.token is not None
     out.append(SendFrame(s.live_conn, identify_frame(s.token, cfg.intents, (cfg.shard_id, cfg.shard_count))))
     out.append(Log("info", "identify_sent", {"intents": cfg.intents, "shard": [cfg.shard_id, cfg.shard_count]}))
     window_start = at - cfg.identify_window_s
     times = tuple(t for t in s.identify_times if t > window_start) + (at,)
     remaining = None if s.identifies_remaining is None else s.identifies_remaining - 1
-    return replace(s, identify_at=None, identify_times=times[-max(1, s.max_concurrency):],
+    return s._replace(identify_at=None, identify_times=times[-max(1, s.max_concurrency):],
                    identifies_remaining=remaining, phase_deadline=at + cfg.ready_timeout_s,
                    counters=s.counters.bump("identifies_sent"))
 
@@ -149,7 +148,7 @@ def _invalid_session(s: State, at: float, out: list[Command]) -> State:
     """
     out.append(Log("warning", "invalid_session", {"conn": s.live_conn, "session_id": s.session_id}))
     s = leave_connection(s, at, out, (CLIENT_RESUME_CLOSE, "invalid session (op 9)"))
-    s = replace(s, resume_failures=0)
+    s = s._replace(resume_failures=0)
     s = drop_session(s, "invalid session (op 9)", out)
     return fail(s, at, "invalid session (op 9)", out)
 
@@ -157,7 +156,7 @@ def _invalid_session(s: State, at: float, out: list[Command]) -> State:
 def _established(s: State, at: float, detail: str, out: list[Command]) -> State:
     if s.outage_reported:
         out.append(Log("info", "outage_over", {"failures": s.failures}))
-    s = replace(s, failures=0, outage_reported=False, resume_failures=0, auth_failures=0,
+    s = s._replace(failures=0, outage_reported=False, resume_failures=0, auth_failures=0,
                 session_lost_at=None, phase_deadline=None, connected_at=at)
     return set_phase(s, Phase.READY, detail, out)
 
@@ -180,7 +179,7 @@ def _on_dispatch(s: State, at: float, frame: Frame, out: list[Command]) -> State
             return reject(s, "READY without a string session_id", s.live_conn, out)
         if s.phase is not Phase.IDENTIFYING:
             return reject(s, f"READY while {s.phase.value}", s.live_conn, out)
-        s = replace(s, session_id=session_id, session_started_at=at, last_seq=None, settled_seq=None)
+        s = s._replace(session_id=session_id, session_started_at=at, last_seq=None, settled_seq=None)
         s = _established(s, at, f"READY, session {session_id}", out)
     elif frame.t == "RESUMED":
         if s.phase is not Phase.RESUMING:
@@ -189,20 +188,20 @@ def _on_dispatch(s: State, at: float, frame: Frame, out: list[Command]) -> State
         # (the session's current seq) is not a new event.
         return _established(s, at, f"RESUMED session {s.session_id}", out)
     if s.last_seq is not None and frame.s <= s.last_seq:
-        s = replace(s, counters=s.counters.bump("seq_regressions"))
+        s = s._replace(counters=s.counters.bump("seq_regressions"))
     else:
-        s = replace(s, last_seq=frame.s)
+        s = s._replace(last_seq=frame.s)
     key = _dedupe_key(s, frame)
     if key in s.seen:
         out.append(Log("debug", "duplicate_dropped", {"seq": frame.s, "t": frame.t, "key": key}))
-        return replace(s, counters=s.counters.bump("duplicates_dropped"))
+        return s._replace(counters=s.counters.bump("duplicates_dropped"))
     out.append(Deliver(Dispatch(frame.s, frame.t, frame.id, frame.d, key)))
-    return replace(s, seen=s.seen.add(key), counters=s.counters.bump("dispatches_delivered"))
+    return s._replace(seen=s.seen.add(key), counters=s.counters.bump("dispatches_delivered"))
 
 
 def on_open_socket_ready(s: State, at: float, out: list[Command]) -> State:
     """SocketOpened for the live connection: wait for Hello."""
-    s = replace(s, phase_deadline=at + s.config.hello_timeout_s, received_since_heartbeat=True,
+    s = s._replace(phase_deadline=at + s.config.hello_timeout_s, received_since_heartbeat=True,
                 last_received_at=at)
     return set_phase(s, Phase.AWAITING_HELLO, f"connection {s.live_conn} open, awaiting Hello", out)
 

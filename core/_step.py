@@ -8,7 +8,6 @@ clock or draws OS randomness (design.md, "The core").
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from . import _inputs as I
 from ._close_codes import CLIENT_RESUME_CLOSE, close_rule
@@ -33,20 +32,20 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
     if not _finite_number(at) or abs(at) > MAX_TIME_S:
         out.append(Log("warning", "input_rejected", {"reason": "input time is not a finite number of seconds",
                                                      "input": type(inp).__name__}))
-        return replace(s, counters=s.counters.bump("inputs_ignored")), tuple(out)
+        return s._replace(counters=s.counters.bump("inputs_ignored")), tuple(out)
     if at < s.now:
-        s = replace(s, counters=s.counters.bump("clock_regressions"))
+        s = s._replace(counters=s.counters.bump("clock_regressions"))
         at = s.now
     else:
-        s = replace(s, now=at)
+        s = s._replace(now=at)
 
     if isinstance(inp, I.SOCKET_INPUTS):
         if s.phase not in SOCKET_PHASES or inp.conn != s.live_conn:
             out.append(Log("debug", "stale_input", {"input": type(inp).__name__, "conn": inp.conn,
                                                     "live_conn": s.live_conn}))
-            return replace(s, counters=s.counters.bump("stale_inputs")), tuple(out)
-    elif s.phase in TERMINAL_PHASES and not isinstance(inp, (I.Start, I.Tick)):
-        return replace(s, counters=s.counters.bump("inputs_ignored")), tuple(out)
+            return s._replace(counters=s.counters.bump("stale_inputs")), tuple(out)
+    elif s.phase in TERMINAL_PHASES and not isinstance(inp, (I.Start, I.Stop, I.Tick)):
+        return s._replace(counters=s.counters.bump("inputs_ignored")), tuple(out)
 
     handler = _HANDLERS[type(inp)]
     s = handler(s, at, inp, out)
@@ -69,11 +68,11 @@ def _finite_number(value: object) -> bool:
 def _start(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     if s.phase not in (Phase.IDLE, Phase.STOPPED):
         out.append(Log("warning", "start_ignored", {"phase": s.phase.value}))
-        return replace(s, counters=s.counters.bump("inputs_ignored"))
-    s = replace(s, failures=0, outage_reported=False, phase=Phase.RESOLVING)
+        return s._replace(counters=s.counters.bump("inputs_ignored"))
+    s = s._replace(failures=0, outage_reported=False, phase=Phase.RESOLVING)
     if s.token is not None and s.token_refresh_at is None and s.token_expires_at is not None:
-        s = replace(s, token_refresh_at=max(at, s.token_expires_at - s.config.token_refresh_margin_s))
-    s = replace(s, phase=Phase.IDLE)
+        s = s._replace(token_refresh_at=max(at, s.token_expires_at - s.config.token_refresh_margin_s))
+    s = s._replace(phase=Phase.IDLE)
     return begin_attempt(s, at, out)
 
 
@@ -102,7 +101,7 @@ def _token_issued(s: State, at: float, inp: I.Input, out: list[Command]) -> Stat
     expires_at = at + lifetime
     usable_until = expires_at - min(cfg.token_refresh_margin_s, lifetime / 2)
     running = s.phase not in TERMINAL_PHASES and s.phase is not Phase.IDLE
-    s = replace(s, token=inp.token, token_expires_at=expires_at, token_usable_until=usable_until,
+    s = s._replace(token=inp.token, token_expires_at=expires_at, token_usable_until=usable_until,
                 token_forced=False, token_deadline=None,
                 token_refresh_at=max(usable_until, at + min(cfg.token_retry_s, lifetime / 2)) if running else None)
     out.append(Log("info", "token_issued", {"expires_in_s": lifetime}))
@@ -113,28 +112,28 @@ def _token_issued(s: State, at: float, inp: I.Input, out: list[Command]) -> Stat
 
 def _token_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     assert isinstance(inp, I.TokenFailed)
-    s = replace(s, token_deadline=None)
+    s = s._replace(token_deadline=None)
     if s.phase is Phase.RESOLVING and not s.gateway_pending:
         return fail(s, at, f"access token request failed: {inp.error}", out)
     if s.phase in TERMINAL_PHASES or s.phase is Phase.IDLE:
         return s
     out.append(Log("warning", "token_refresh_failed", {"error": inp.error,
                                                        "retry_in_s": s.config.token_retry_s}))
-    return replace(s, token_refresh_at=at + s.config.token_retry_s)
+    return s._replace(token_refresh_at=at + s.config.token_retry_s)
 
 
 def _gateway_resolved(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
     assert isinstance(inp, I.GatewayResolved)
     if not s.gateway_pending:
         out.append(Log("debug", "stale_input", {"input": "GatewayResolved"}))
-        return replace(s, counters=s.counters.bump("stale_inputs"))
+        return s._replace(counters=s.counters.bump("stale_inputs"))
     if not isinstance(inp.url, str) or not inp.url.startswith(("ws://", "wss://")):
         return _gateway_failed(s, at, I.GatewayFailed(at, f"gateway URL is not a ws(s) URL: {str(inp.url)[:80]!r}"), out)
-    s = replace(s, gateway_url=inp.url, gateway_deadline=None)
+    s = s._replace(gateway_url=inp.url, gateway_deadline=None)
     limit = inp.session_start_limit
     if limit is not None:
         if _valid_limit(limit):
-            s = replace(s, identifies_remaining=limit.remaining, max_concurrency=max(1, limit.max_concurrency),
+            s = s._replace(identifies_remaining=limit.remaining, max_concurrency=max(1, limit.max_concurrency),
                         identify_budget_reset_at=at + limit.reset_after_ms / 1000.0)
         else:
             out.append(Log("warning", "session_start_limit_ignored", {"reason": "values out of range"}))
@@ -155,8 +154,8 @@ def _gateway_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> St
     assert isinstance(inp, I.GatewayFailed)
     if not s.gateway_pending:
         out.append(Log("debug", "stale_input", {"input": "GatewayFailed"}))
-        return replace(s, counters=s.counters.bump("stale_inputs"))
-    s = replace(s, gateway_deadline=None)
+        return s._replace(counters=s.counters.bump("stale_inputs"))
+    s = s._replace(gateway_deadline=None)
     if s.phase is not Phase.RESOLVING:
         return s
     return fail(s, at, f"gateway URL request failed: {inp.error}", out)
@@ -187,7 +186,7 @@ def _connect_failed(s: State, at: float, inp: I.Input, out: list[Command]) -> St
     s = leave_connection(s, at, out, None)
     if s.failures >= 1:
         # The cached URL may be what fails: resolve it again next time.
-        s = replace(s, gateway_url=None)
+        s = s._replace(gateway_url=None)
     return fail(s, at, f"connect failed: {inp.error}", out)
 
 
@@ -202,9 +201,9 @@ def _dispatch_settled(s: State, at: float, inp: I.Input, out: list[Command]) -> 
     seq = inp.seq
     if not isinstance(seq, int) or isinstance(seq, bool) or s.last_seq is None or seq > s.last_seq:
         out.append(Log("warning", "settle_rejected", {"seq": seq, "last_seq": s.last_seq}))
-        return replace(s, counters=s.counters.bump("inputs_ignored"))
+        return s._replace(counters=s.counters.bump("inputs_ignored"))
     if s.settled_seq is None or seq > s.settled_seq:
-        s = replace(s, settled_seq=seq)
+        s = s._replace(settled_seq=seq)
     return s
 
 
@@ -218,12 +217,12 @@ def _tick(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
         if deadline is None or at < deadline:
             continue
         what = "access token" if kind == "token" else "gateway URL"
-        s = replace(s, token_deadline=None) if kind == "token" else replace(s, gateway_deadline=None)
+        s = s._replace(token_deadline=None) if kind == "token" else s._replace(gateway_deadline=None)
         if s.phase is Phase.RESOLVING and not (s.token_pending or s.gateway_pending):
             s = fail(s, at, f"{what} request timed out after {cfg.request_timeout_s:.0f} s", out)
         elif kind == "token":
             out.append(Log("warning", "token_refresh_failed", {"error": "timed out"}))
-            s = replace(s, token_refresh_at=at + cfg.token_retry_s)
+            s = s._replace(token_refresh_at=at + cfg.token_retry_s)
     if s.phase_deadline is not None and at >= s.phase_deadline and s.live_conn is not None:
         why = {Phase.CONNECTING: "connect timed out", Phase.AWAITING_HELLO: "no Hello",
                Phase.IDENTIFYING: "no READY after Identify", Phase.RESUMING: "no RESUMED after Resume"}
@@ -238,16 +237,16 @@ def _tick(s: State, at: float, inp: I.Input, out: list[Command]) -> State:
         if s.heartbeat_sent_at is not None and not s.received_since_heartbeat:
             silent = at - (s.last_received_at if s.last_received_at is not None else s.heartbeat_sent_at)
             out.append(Log("warning", "zombie_connection", {"conn": s.live_conn, "silent_s": round(silent, 3)}))
-            s = replace(s, counters=s.counters.bump("zombies_detected"))
+            s = s._replace(counters=s.counters.bump("zombies_detected"))
             s = leave_connection(s, at, out, (CLIENT_RESUME_CLOSE, "zombie connection: no frame since the last heartbeat"))
             s = fail(s, at, "zombie connection (no heartbeat ACK)", out)
         else:
             s = send_heartbeat(s, at, out)
     if s.token_refresh_at is not None and at >= s.token_refresh_at and s.phase not in TERMINAL_PHASES:
-        s = replace(s, token_refresh_at=None)
+        s = s._replace(token_refresh_at=None)
         if not s.token_pending:
             out.append(FetchToken(force=False))
-            s = replace(s, token_deadline=at + cfg.request_timeout_s)
+            s = s._replace(token_deadline=at + cfg.request_timeout_s)
     return s
 
 

@@ -333,7 +333,7 @@ def early_tick_is_a_no_op(d: Driver) -> None:
     at = max(d.now, deadline - 0.001)
     before = d.state
     assert d.tick(at) == ()
-    assert d.state == dataclasses.replace(before, now=at)
+    assert d.state == before._replace(now=at)
 
 
 def test_an_early_tick_does_nothing_in_any_phase() -> None:
@@ -590,3 +590,13 @@ def test_clock_regression_is_counted_and_handled_at_latest_time() -> None:
     d.feed(Tick(50.0))
     assert d.counters.clock_regressions == 1
     assert d.now == 100.0
+
+
+def test_stop_in_failed_moves_to_stopped_and_stays_quiet() -> None:
+    d = Driver(max_failures=1)
+    d.start(0.0); d.token(0.0); d.gateway(0.0)
+    d.feed(ConnectFailed(d.now, d.conn, "refused"))
+    assert d.phase is Phase.FAILED
+    cmds = d.feed(Stop(d.now + 1))
+    assert d.phase is Phase.STOPPED
+    assert not of_type(cmds, OpenSocket) and d.deadline is None

@@ -14,6 +14,7 @@ token endpoint) and ``https://api.sgroup.qq.com`` (the OpenAPI); ``ws_url`` is w
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from dataclasses import MISSING, fields
@@ -243,6 +244,8 @@ class ChaosGateway:
 
     # -- Frontend (called by _http in the hub) ----------------------------------------------
     def _handle(self, sock: Any, address: Any) -> None:
+        # Small frames (a close, an ACK) must not wait out the peer's delayed ACK (~40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         HttpConnection(self, sock).serve()
 
     def window(self, kind: type) -> Any:
