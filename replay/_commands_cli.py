@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from ._journal import JournalError, read_journal, write_journal
@@ -79,12 +80,23 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        sys.stderr.write(f"qqgate replay: cannot read {args.file}: {exc.strerror}\n")
+    target = str(args.file)
+    from io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    if looks_like_store(target):
+        try:
+            return _replay_journal(args, journal_bytes(target, args.session))
+        except JournalStoreError as exc:
+            sys.stderr.write(f"qqgate replay: {exc}\n")
+            return 2
+    if args.session is not None:
+        sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
         return 2
-    if args.file.suffix == ".jsonl" or data.lstrip().startswith(b'{"type":"header"'):
+    try:
+        data = Path(target).read_bytes()
+    except OSError as exc:
+        sys.stderr.write(f"qqgate replay: cannot read {target}: {exc.strerror}\n")
+        return 2
+    if target.endswith(".jsonl") or data.lstrip().startswith(b'{"type":"header"'):
         return _replay_journal(args, data)
     from ._log_replay import replay_log
     return replay_log(args, data.decode("utf-8", errors="replace"), sys.stdout)

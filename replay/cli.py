@@ -64,10 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="replay a journal (.jsonl) or a real hermes log (.log)",
                          description="FILE.jsonl: feed the recorded inputs through the current reducer "
                                      "and check the commands are identical (exit 1 at the first "
-                                     "divergence). Any other file: read it as a hermes-agent text log, "
+                                     "divergence); a journal store (SQLite file or postgresql:// URL, "
+                                     "see --session) is replayed the same way. Any other file: read it "
+                                     "as a hermes-agent text log, "
                                      "name the incident, derive the world behind it and run that world "
                                      "against the legacy model and the core, side by side.")
-    rep.add_argument("file", type=Path, metavar="FILE")
+    rep.add_argument("file", metavar="FILE",
+                     help="a .jsonl journal, a SQLite journal store, a postgresql:// URL, or a text log")
+    rep.add_argument("--session", default=None, metavar="ID",
+                     help="with a journal store: the session to replay (default: the latest; a unique "
+                          "prefix is enough; list them with 'qqgate export STORE --list')")
     rep.add_argument("--seed", type=_seed, default=1, help="seed for the derived world (logs only)")
     rep.add_argument("--hours", type=_positive_float, default=None,
                      help="simulated hours of the derived world (logs only; default: 2, or longer "
@@ -97,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXTENSIONS = ("replay.gateway.cli", "io_shell.cli")
+EXTENSIONS = ("replay.gateway.cli", "io_shell.cli", "io_shell.journal.cli")
 """Modules adding subcommands: each has ``register(subparsers)`` that adds its parser and
 ``set_defaults(func=...)`` with a function taking the parsed args and returning the exit status."""
 

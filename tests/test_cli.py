@@ -113,3 +113,24 @@ def test_incidents_list_and_run() -> None:
     code, out = run_cli("incidents", "--run", "--hours", "2.5")
     assert code == 0, out
     assert out.count("reproduced + survived") == 9
+
+
+def test_replay_reads_a_sqlite_journal_store(tmp_path: Path) -> None:
+    from io_shell.journal import list_sessions, open_recorder
+    from replay._runner import run_scenario
+    from replay._scenarios import SCENARIOS
+
+    outcome = run_scenario(SCENARIOS["half-open"], "core", seed=3, hours=0.5)
+    store = tmp_path / "journal.sqlite"
+    recorder = open_recorder(str(store), {"client": outcome.model.describe(), "seed": 3}, mode="thread")
+    for inp, commands in outcome.run.journal:
+        recorder.record(inp, commands)
+    recorder.close()
+    session = list_sessions(str(store))[0].session_id
+    code, out = run_cli("replay", str(store), "--session", session[:8])
+    assert code == 0, out
+    assert f"all {len(outcome.run.journal)} steps replay" in out
+    code, _ = run_cli("replay", str(store), "--session", "no-such-session")
+    assert code == 2
+    code, _ = run_cli("replay", str(ROOT / "logs_samples" / "death-loop.log"), "--session", "x")
+    assert code == 2
