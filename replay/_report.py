@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from ._detectors import Finding, detection_delay, half_open_cuts
 from ._sim import RunResult
-from ._world_spec import WorldSpec
+from ._world_spec import DnsOutage, RefuseConnects, StallConnects, WorldSpec
 
 LOG_EPOCH = datetime(2026, 5, 8, 9, 0, 0)
 """Virtual time 0 in rendered logs (an arbitrary, fixed date so output is byte-identical)."""
@@ -83,6 +83,22 @@ def figures(run: RunResult, world: WorldSpec) -> list[str]:
         f"delivered twice {len(delivered) - len(unique)}",
         f"fatal reported {kinds.get('fatal', 0)} time(s); client steps {run.steps}",
     ]
+    opens = [e.at for e in run.trace if e.kind == "open"]
+    if len(opens) > 1:
+        gap = min(b - a for a, b in zip(opens, opens[1:]))
+        lines.append(f"smallest gap between two socket opens: {gap:.3f} s")
+    established = [e.at for e in run.trace if e.kind == "server_established"]
+    for fault in world.faults:
+        duration = getattr(fault, "duration_s", None)
+        if not isinstance(fault, (DnsOutage, RefuseConnects, StallConnects)) or duration is None:
+            continue
+        end = fault.at + duration
+        during = sum(1 for t in opens if fault.at <= t < end)
+        requests = sum(1 for e in run.trace if e.kind == "request" and fault.at <= e.at < end)
+        back = next((t for t in established if t >= end), None)
+        after = "never connected again" if back is None else f"connected again {back - end:.1f} s after it ended"
+        lines.append(f"{type(fault).__name__} {clock(fault.at)}–{clock(end)}: {during} socket opens and "
+                     f"{requests} REST requests during it; {after}")
     for conn, cut_at in half_open_cuts(run):
         delay = detection_delay(run, conn, cut_at)
         interval = world.heartbeat_interval_ms / 1000.0

@@ -252,6 +252,7 @@ class Simulation:
     def _execute(self, cmd: Command) -> None:
         now = self.now
         if isinstance(cmd, core.FetchToken):
+            self.note("request", what="token")
             if self._window(DnsOutage, now):
                 self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
             else:
@@ -259,6 +260,7 @@ class Simulation:
                 token = f"sim-token-{self._token_counter}"
                 self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
         elif isinstance(cmd, core.ResolveGateway):
+            self.note("request", what="gateway")
             if self._window(DnsOutage, now):
                 self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
             else:
