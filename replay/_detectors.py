@@ -63,7 +63,7 @@ def spin(run: RunResult, world: WorldSpec) -> Finding | None:
                    int(run.spin["steps"]))
 
 
-def _established_intervals(run: RunResult) -> list[tuple[float, float]]:
+def established_intervals(run: RunResult) -> list[tuple[float, float]]:
     start: dict[int, float] = {}
     out = []
     for e in run.trace:
@@ -79,7 +79,7 @@ def silent_stop(run: RunResult, world: WorldSpec) -> Finding | None:
     """The client stopped trying, is not connected, and never told the host (incidents 3, 8)."""
     if run.spin is not None:
         return None
-    intervals = _established_intervals(run)
+    intervals = established_intervals(run)
     if intervals and intervals[-1][1] >= run.ended_at:
         return None
     opens = _opens(run)
@@ -202,7 +202,7 @@ def _world_down(world: WorldSpec, t: float) -> bool:
 
 def long_outage(run: RunResult, world: WorldSpec) -> Finding | None:
     """Not connected for over 10 minutes while the world would have accepted a session."""
-    intervals = _established_intervals(run)
+    intervals = established_intervals(run)
     gaps = []
     prev_end = 0.0
     for start, end in intervals + [(run.ended_at, run.ended_at)]:

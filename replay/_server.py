@@ -83,6 +83,8 @@ class GatewayServer:
         self.pushed: list[tuple[float, str]] = []
         """(virtual time, d.id) of every message dispatch pushed to a session."""
         self.identifies = 0
+        self.message_sessions: dict[str, str] = {}
+        """d.id → the session it was pushed to (soak accounting)."""
         self.resumes_accepted = 0
 
     # -- connection lifecycle -------------------------------------------------------
@@ -154,7 +156,13 @@ class GatewayServer:
         d = frame.get("d") if isinstance(frame, dict) else None
         if op == 1:
             sc.last_heartbeat_at = self.link.now
-            self._send(sc, {"op": 11})
+            world = self.world
+            if world.ack_loss_probability and self.rng.random() < world.ack_loss_probability:
+                return
+            if world.ack_delay_max_s:
+                self.link.after(self.rng.uniform(0.0, world.ack_delay_max_s), lambda: self._send(sc, {"op": 11}))
+            else:
+                self._send(sc, {"op": 11})
         elif op == 2:
             self._identify(sc, d)
         elif op == 6:
@@ -260,6 +268,7 @@ class GatewayServer:
         msg_id = f"ROBOT1.0_sim{self.message_counter:07d}"
         frame = self._message_frame(session, msg_id)
         self.pushed.append((self.link.now, msg_id))
+        self.message_sessions[msg_id] = session.session_id
         self.link.to_client(sc.conn, frame)
         if self.world.duplicate_probability and self.rng.random() < self.world.duplicate_probability:
             self.link.to_client(sc.conn, self._message_frame(session, msg_id))

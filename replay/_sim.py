@@ -85,7 +85,8 @@ class Simulation:
 
     def __init__(self, world: WorldSpec, client: ClientModel, *, seed: int, horizon_s: float,
                  record_journal: bool = True, check_invariants: bool = True,
-                 spin_limit: int = 10_000, settle_dispatches: bool = True) -> None:
+                 spin_limit: int = 10_000, settle_dispatches: bool = True,
+                 tick_lateness_max_s: float = 0.0) -> None:
         self.world = world
         self.client = client
         self.seed = seed
@@ -104,6 +105,8 @@ class Simulation:
         self.invariant_breaks: list[str] = []
         self.spin_limit = spin_limit
         self.settle = settle_dispatches
+        self.tick_lateness_max_s = tick_lateness_max_s
+        """Each timer fires up to this many seconds late (a loaded host); 0: on time."""
         self.steps = 0
         self._same_instant = 0
         self._last_step_at = float("-inf")
@@ -243,6 +246,8 @@ class Simulation:
             return
         token = self._timer_token
         at = max(deadline, self.now)
+        if self.tick_lateness_max_s:
+            at += self.rng.uniform(0.0, self.tick_lateness_max_s)
 
         def fire() -> None:
             if token == self._timer_token:

@@ -127,4 +127,8 @@ class WorldSpec:
     latency_s: float = 0.03
     server_resume_window_s: float = 600.0
     session_conflict_s: float = 0.0
+    ack_loss_probability: float = 0.0
+    """Chance the server answers a heartbeat with no op 11 ACK (soak: lost ACKs)."""
+    ack_delay_max_s: float = 0.0
+    """Each op 11 ACK is sent after U(0, this) seconds (soak: late ACKs)."""
     faults: tuple[Fault, ...] = field(default_factory=tuple)

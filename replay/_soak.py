@@ -1,0 +1,205 @@
+"""The swarm soak: many seeds, each a random world of faults, the core checked after every step.
+
+For each seed (TigerBeetle's VOPR, FoundationDB's simulator): draw fault rates, draw a fault
+schedule over ``hours`` hours (server closes of every close-code class, op 7, session
+invalidation (op 9), half-open links, DNS outages, refused and stalled connects, rejected
+resumes, lost and late ACKs, duplicate dispatches, late timer ticks), run the core with
+invariants checked after every step, then a liveness phase: the faults stop and the core must
+be READY within ``LIVENESS_BOUND_S``. Reported per seed: invariant breaks, liveness, messages
+lost and delivered twice. A seed's whole world comes from the seed, so a failure replays
+exactly with ``qqgate soak --first-seed S --seeds 1 --hours H``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import core
+
+from ._client import ClientModel
+from ._core_client import CoreClient
+from ._detectors import established_intervals
+from ._sim import Simulation
+from ._world_spec import (
+    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
+    ServerReconnect, StallConnects, WorldSpec,
+)
+
+LIVENESS_BOUND_S = 300.0
+"""After the last fault ends, the core must be READY within this many seconds.
+
+Derivation (default Config): a zombie still to detect (≤ 2 × 41.25 s) + a backoff wait
+(≤ backoff_cap_s = 60 s) + a failed attempt's timeouts (≤ 15 s connect/request + 15 s Hello
++ 30 s ready) + one more backoff (≤ 60 s) + the resume→identify fallback ≈ 280 s.
+"""
+LIVENESS_TAIL_S = 900.0
+"""How long the world runs calm after the faults, to observe liveness."""
+
+_CLOSE_CODES = (None, 1000, 1001, 1006, 4004, 4006, 4007, 4008, 4009, 4900, 4903, 4906, 4913, 12345)
+_FATAL_CODES = (4001, 4002, 4010, 4011, 4012, 4013, 4014, 4914, 4915)
+
+
+@dataclass
+class SeedReport:
+    """What one seed's run showed."""
+
+    seed: int
+    hours: float
+    steps: int
+    faults: int
+    invariant_breaks: list[str] = field(default_factory=list)
+    liveness_s: float | None = None
+    """Seconds from the end of the faults to READY (None: not READY within the tail)."""
+    stopped_fatal: int | None = None
+    """A fatal close code the core stopped on (a correct outcome), if any."""
+    lost: list[str] = field(default_factory=list)
+    abandoned: int = 0
+    """Messages of sessions the core or the server gave up (not replayable by protocol)."""
+    duplicates: int = 0
+    spin: bool = False
+
+    @property
+    def ok(self) -> bool:
+        live = self.stopped_fatal is not None or (self.liveness_s is not None and self.liveness_s <= LIVENESS_BOUND_S)
+        return not self.invariant_breaks and live and not self.lost and not self.duplicates and not self.spin
+
+    def problems(self) -> list[str]:
+        out = list(self.invariant_breaks[:3])
+        if self.spin:
+            out.append("spin")
+        if self.stopped_fatal is None and (self.liveness_s is None or self.liveness_s > LIVENESS_BOUND_S):
+            out.append(f"not READY within {LIVENESS_BOUND_S:.0f} s after the faults ended "
+                       f"({'never' if self.liveness_s is None else f'{self.liveness_s:.0f} s'})")
+        if self.lost:
+            out.append(f"{len(self.lost)} messages lost (first {self.lost[0]})")
+        if self.duplicates:
+            out.append(f"{self.duplicates} messages delivered twice")
+        return out
+
+
+def draw_world(seed: int, hours: float) -> WorldSpec:
+    """The random world of ``seed``: rates drawn first, then a fault schedule over ``hours``."""
+    rng = random.Random(f"qqgate-soak-{seed}")
+    span = hours * 3600.0
+    rate = {  # mean faults per hour, per kind
+        "close": rng.uniform(0, 6), "reconnect": rng.uniform(0, 2), "invalidate": rng.uniform(0, 0.5),
+        "half_open": rng.uniform(0, 1.5), "dns": rng.uniform(0, 0.5), "refuse": rng.uniform(0, 0.5),
+        "stall": rng.uniform(0, 0.5), "reject_resumes": rng.uniform(0, 0.3),
+    }
+    fatal = rng.random() < 0.05
+    faults: list[Fault] = []
+
+    def times(per_hour: float) -> list[float]:
+        out, t = [], 0.0
+        while per_hour > 0:
+            t += rng.expovariate(per_hour / 3600.0)
+            if t >= span:
+                return out
+            out.append(t)
+        return out
+
+    def window(at: float, longest: float) -> float:
+        return min(rng.uniform(5.0, longest), span - at)
+
+    faults += [ServerClose(t, rng.choice(_CLOSE_CODES), "soak") for t in times(rate["close"])]
+    faults += [ServerReconnect(t) for t in times(rate["reconnect"])]
+    faults += [InvalidateSessions(t) for t in times(rate["invalidate"])]
+    faults += [HalfOpen(t) for t in times(rate["half_open"])]
+    faults += [DnsOutage(t, window(t, 1800)) for t in times(rate["dns"])]
+    faults += [RefuseConnects(t, window(t, 1800)) for t in times(rate["refuse"])]
+    faults += [StallConnects(t, window(t, 600)) for t in times(rate["stall"])]
+    faults += [RejectResumes(t, window(t, 900), rng.choice((None, 4006, 4902))) for t in times(rate["reject_resumes"])]
+    if fatal:
+        code = rng.choice(_FATAL_CODES)
+        at = rng.uniform(0, span)
+        faults.append(Ban(at, code, "soak fatal") if code in (4914, 4915) else ServerClose(at, code, "soak fatal"))
+    faults.sort(key=lambda f: f.at)
+    return WorldSpec(
+        heartbeat_interval_ms=rng.choice((30000, 41250, 45000)),
+        message_interval_s=rng.uniform(2.0, 60.0),
+        duplicate_probability=rng.uniform(0, 0.2),
+        latency_s=rng.uniform(0.005, 0.3),
+        session_conflict_s=rng.choice((0.0, 0.0, 2.0, 10.0)),
+        ack_loss_probability=rng.choice((0.0, 0.0, rng.uniform(0, 0.3))),
+        ack_delay_max_s=rng.choice((0.0, rng.uniform(0, 5.0))),
+        faults=tuple(faults))
+
+
+def _fault_end(f: Fault) -> float:
+    duration = getattr(f, "duration_s", None)
+    return f.at + (duration or 0.0)
+
+
+def run_seed(seed: int, hours: float, config: core.Config | None = None,
+             client: ClientModel | None = None) -> SeedReport:
+    """Run one seed's world with the core (or ``client``, for testing the soak itself).
+
+    Never raises on a client failure: an exception from ``step`` is reported as a break.
+    """
+    world = draw_world(seed, hours)
+    calm_from = max([hours * 3600.0] + [_fault_end(f) for f in world.faults])
+    client = client or CoreClient(config or core.Config(seed=seed))
+    sim = Simulation(world, client, seed=seed, horizon_s=calm_from + LIVENESS_TAIL_S, record_journal=True,
+                     tick_lateness_max_s=random.Random(seed).choice((0.0, 0.0, 0.5, 3.0)))
+    try:
+        run = sim.run()
+    except Exception as exc:  # a crash in step() is the worst failure: report, never hide
+        report = SeedReport(seed, hours, sim.steps, len(world.faults))
+        report.invariant_breaks.append(f"exception: {type(exc).__name__}: {exc}")
+        return report
+    report = SeedReport(seed, hours, run.steps, len(world.faults), invariant_breaks=list(run.invariant_breaks),
+                        spin=run.spin is not None)
+    fatal = next((e for e in run.trace if e.kind == "fatal" and not e.fields.get("retryable")), None)
+    if fatal is not None:
+        report.stopped_fatal = fatal.fields.get("close_code") or -1
+    report.liveness_s = _liveness(run, calm_from)
+    _account_messages(report, run, sim)
+    return report
+
+
+STABLE_S = 120.0
+"""A connection counts for liveness once the server has held it established this long (or to the end)."""
+
+
+def _liveness(run: Any, calm_from: float) -> float | None:
+    """Seconds from ``calm_from`` until a connection the server holds established and keeps
+    (≥ STABLE_S or to the end of the run) while the core says READY; None if never.
+
+    Judged from the server's side: a client that believes a dead link is READY does not pass.
+    """
+    for start, end in established_intervals(run):
+        if end < calm_from or (end - start < STABLE_S and end < run.ended_at):
+            continue
+        if _phase_at(run.trace, max(start, calm_from) + 1.0) != "READY":
+            continue
+        return max(0.0, start - calm_from)
+    return None
+
+
+def _phase_at(trace: list[Any], at: float) -> str | None:
+    phase = None
+    for e in trace:
+        if e.at > at:
+            break
+        if e.kind == "status":
+            phase = e.fields.get("phase")
+    return phase
+
+
+def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
+    """Lost = pushed in the session the core holds at the end, never delivered; abandoned = older sessions."""
+    delivered = run.delivered_ids
+    report.duplicates = len(delivered) - len(set(delivered))
+    delivered_set = set(delivered)
+    final_session = getattr(run.final_state, "session_id", None)
+    cutoff = run.ended_at - run.IN_FLIGHT_S
+    session_of = sim.server.message_sessions
+    for at, msg_id in run.pushed:
+        if at > cutoff or msg_id in delivered_set:
+            continue
+        if session_of.get(msg_id) == final_session and final_session is not None:
+            report.lost.append(msg_id)
+        else:
+            report.abandoned += 1
