@@ -92,7 +92,8 @@ def draw_world(seed: int, hours: float) -> WorldSpec:
     faults: list[Fault] = []
 
     def times(per_hour: float) -> list[float]:
-        out, t = [], 0.0
+        out: list[float] = []
+        t = 0.0
         while per_hour > 0:
             t += rng.expovariate(per_hour / 3600.0)
             if t >= span:
