@@ -8,6 +8,7 @@ the client makes ``spin_limit`` steps without the virtual clock moving (a busy s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 import random
@@ -20,7 +21,7 @@ from core import Command, Input
 from ._client import ClientModel
 from ._server import GATEWAY_URL, GatewayServer
 from ._world_spec import (
-    Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
+    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     ServerReconnect, StallConnects, WorldSpec,
 )
 
@@ -114,6 +115,7 @@ class Simulation:
         self._timer_token = 0
         self._client_conns: set[int] = set()
         self._blackholed: set[int] = set()
+        self._live_faults: list[Fault] = []
         """Connections whose flow a NAT dropped: frames vanish both ways, no close is seen."""
         self.delivered_ids: list[str] = []
         self._token_counter = 0
@@ -152,32 +154,39 @@ class Simulation:
 
     # -- faults -------------------------------------------------------------------------
     def _resume_rejection(self, now: float) -> tuple[bool, int | None]:
-        for f in self.world.faults:
+        for f in self._faults():
             if isinstance(f, RejectResumes) and _in_window(now, f.at, f.duration_s):
                 return True, f.code
         return False, None
 
     def _window(self, kind: type, now: float) -> Any:
-        for f in self.world.faults:
+        for f in self._faults():
             if isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)) and isinstance(f, kind) \
                     and _in_window(now, f.at, f.duration_s):
                 return f
         return None
 
+    def _faults(self) -> list[Fault]:
+        return [*self.world.faults, *self._live_faults]
+
     def _schedule_faults(self) -> None:
         for f in self.world.faults:
-            if isinstance(f, ServerClose):
-                self._at(f.at, functools.partial(self._fault_close, f.code, f.reason))
-            elif isinstance(f, ServerReconnect):
-                self._at(f.at, self._fault_reconnect)
-            elif isinstance(f, InvalidateSessions):
-                self._at(f.at, self._fault_invalidate)
-            elif isinstance(f, HalfOpen):
-                self._at(f.at, self._fault_half_open)
-            elif isinstance(f, Ban):
-                self._at(f.at, functools.partial(self._fault_ban, f.code, f.reason))
-            elif isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)):
-                self._at(f.at, functools.partial(self.note, "fault", fault=type(f).__name__, duration_s=f.duration_s))
+            self._at(f.at, functools.partial(self._dispatch_fault, f))
+
+    def _dispatch_fault(self, f: Fault) -> None:
+        """Apply an instantaneous fault now; note the start of a window fault."""
+        if isinstance(f, ServerClose):
+            self._fault_close(f.code, f.reason)
+        elif isinstance(f, ServerReconnect):
+            self._fault_reconnect()
+        elif isinstance(f, InvalidateSessions):
+            self._fault_invalidate()
+        elif isinstance(f, HalfOpen):
+            self._fault_half_open()
+        elif isinstance(f, Ban):
+            self._fault_ban(f.code, f.reason)
+        else:
+            self.note("fault", fault=type(f).__name__, duration_s=f.duration_s)
 
     def _at(self, at: float, action: Callable[[], None]) -> None:
         self._order += 1
@@ -334,15 +343,39 @@ class Simulation:
     # -- running ---------------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run to the horizon (or a spin) and return the result."""
+        self.begin()
+        self.run_until(self.horizon_s)
+        return self.result()
+
+    def begin(self) -> None:
+        """Schedule the world's faults and the client's Start at time 0 (incremental use)."""
         self._schedule_faults()
         self._at(0.0, lambda: self.feed(core.Start(self.now)))
+
+    def run_until(self, until: float) -> None:
+        """Process every event up to virtual time ``until`` (seconds), or until a spin stops the run."""
         while self._queue and not self._stopped:
-            at, _, action = heapq.heappop(self._queue)
-            if at > self.horizon_s:
+            at, _, action = self._queue[0]
+            if at > until:
                 break
+            heapq.heappop(self._queue)
             self.now = at
             action()
-        ended = self.now if self._stopped else self.horizon_s
+        if not self._stopped:
+            self.now = max(self.now, until)
+
+    def inject(self, fault: Fault) -> None:
+        """Apply ``fault`` now (its ``at`` is ignored; a window fault starts now)."""
+        fault = dataclasses.replace(fault, at=self.now)
+        self._live_faults.append(fault)
+        if isinstance(fault, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)):
+            self.note("fault", fault=type(fault).__name__, duration_s=fault.duration_s)
+            return
+        self._dispatch_fault(fault)
+
+    def result(self) -> RunResult:
+        """The run so far as a RunResult."""
+        ended = self.now if self._stopped else min(self.now, self.horizon_s)
         return RunResult(
             client=self.client.name, seed=self.seed, horizon_s=self.horizon_s, ended_at=ended,
             steps=self.steps, spin=self.spin, trace=self.trace, journal=self.journal,
