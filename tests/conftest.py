@@ -13,7 +13,9 @@ Every step is checked with ``core.check_step``; a broken invariant fails the tes
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import os
+import re
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 import pytest
@@ -255,3 +257,38 @@ __all__ = [
     "URL", "TOKEN", "SESSION", "INTERVAL_MS", "LIMIT", "Driver", "dumps", "hello_text",
     "ready_text", "dispatch_text", "of_type", "frames", "ops", "has",
 ]
+
+
+# -- issue 5, item 6: after the whole suite, no file written contains a secret or token -------------
+SUITE_SECRETS = ("client-secret-XYZZY-42", "client-secret-6b1f0e9a", "live-secret-QWERTY", "s3cret", "chaos-secret")
+"""Client secrets the tests hand to qqgate (shorter throwaway ones, like "s", cannot be searched for)."""
+TOKEN_PATTERNS = (re.compile(rb"chaos-\d+-[0-9a-f]{16}"), re.compile(rb"sim-token-\d+"))
+"""Access tokens as the chaos gateway and the simulator issue them."""
+
+
+def files_with_secrets(root: "os.PathLike[str] | str") -> list[str]:
+    """Every file under ``root`` holding a suite secret or an issued token, with what it holds."""
+    hits = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            found = [s for s in SUITE_SECRETS if s.encode() in data]
+            found += [p.pattern.decode() for p in TOKEN_PATTERNS if p.search(data)]
+            if found:
+                hits.append(f"{path}: {', '.join(found)}")
+    return hits
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_written_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After every test has run, scan every file the suite wrote (journals, WAL files, exports,
+    logs, all under pytest's base temporary directory) for a client secret or an access token."""
+    yield None
+    base = tmp_path_factory.getbasetemp()
+    hits = files_with_secrets(base)
+    assert not hits, "secrets found in files written by the test suite:\n" + "\n".join(hits[:20])
