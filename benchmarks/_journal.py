@@ -78,7 +78,8 @@ def measure(quick: bool) -> list[Figure]:
         figures.append(fig)
         url = os.environ.get("QQGATE_TEST_POSTGRES_URL")
         if url:
-            pg = [_recorder_rate(url, steps, n // 4) for _ in range(repeats)]
+            bench_url = url + ("&" if "?" in url else "?") + "schema=qqgate_bench"
+            pg = [_recorder_rate(bench_url, steps, n // 4) for _ in range(repeats)]
             figures.append(Figure(3, f"journal append, PostgreSQL ({n // 4} steps)", "steps/s", pg,
                                   note="local server on the same 2 CPUs"))
 
