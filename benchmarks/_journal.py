@@ -78,6 +78,9 @@ def measure(quick: bool) -> list[Figure]:
         figures.append(fig)
         url = os.environ.get("QQGATE_TEST_POSTGRES_URL")
         if url:
+            import psycopg  # the journal's PostgreSQL driver (eventsourcing[postgres])
+            with psycopg.connect(url, autocommit=True) as conn:  # keep benchmark sessions apart
+                conn.execute("CREATE SCHEMA IF NOT EXISTS qqgate_bench")
             bench_url = url + ("&" if "?" in url else "?") + "schema=qqgate_bench"
             pg = [_recorder_rate(bench_url, steps, n // 4) for _ in range(repeats)]
             figures.append(Figure(3, f"journal append, PostgreSQL ({n // 4} steps)", "steps/s", pg,
