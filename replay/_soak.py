@@ -12,6 +12,7 @@ exactly with ``qqgate soak --first-seed S --seeds 1 --hours H``.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,7 +146,12 @@ def run_seed(seed: int, hours: float, config: core.Config | None = None,
     sim = Simulation(world, client, seed=seed, horizon_s=calm_from + LIVENESS_TAIL_S, record_journal=True,
                      tick_lateness_max_s=random.Random(seed).choice((0.0, 0.0, 0.5, 3.0)))
     try:
-        run = sim.run()
+        sim.begin()
+        sim.run_until(calm_from)
+        # The calm: window faults have ended; lost ACKs, a property of the world, stop too.
+        sim.world = sim.server.world = dataclasses.replace(world, ack_loss_probability=0.0)
+        sim.run_until(sim.horizon_s)
+        run = sim.result()
     except Exception as exc:  # a crash in step() is the worst failure: report, never hide
         report = SeedReport(seed, hours, sim.steps, len(world.faults))
         report.invariant_breaks.append(f"exception: {type(exc).__name__}: {exc}")
@@ -190,7 +196,9 @@ def _phase_at(trace: list[Any], at: float) -> str | None:
 
 
 def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
-    """Lost = pushed in the session the core holds at the end, never delivered; abandoned = older sessions."""
+    """Lost = pushed in the session the core holds at the end, never delivered. Abandoned =
+    pushed in a session given up since (by the core, the server, or a fatal close such as a
+    ban, after which nothing can be fetched)."""
     delivered = run.delivered_ids
     report.duplicates = len(delivered) - len(set(delivered))
     delivered_set = set(delivered)
@@ -200,7 +208,7 @@ def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
     for at, msg_id in run.pushed:
         if at > cutoff or msg_id in delivered_set:
             continue
-        if session_of.get(msg_id) == final_session and final_session is not None:
+        if report.stopped_fatal is None and session_of.get(msg_id) == final_session and final_session is not None:
             report.lost.append(msg_id)
         else:
             report.abandoned += 1
