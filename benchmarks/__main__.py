@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import _journal, _reducer, _simulation
+from . import _journal, _realsock, _reducer, _sessions, _simulation
 from ._stats import Figure, render
 
 
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     figures += _reducer.measure(repeats=3 if quick else 7, calls=2_000 if quick else 50_000)
     figures += _simulation.measure(repeats=1 if quick else 5, hours=2.0 if quick else 24.0)
     figures += _journal.measure(quick)
+    figures += _realsock.measure(quick)
+    figures += _sessions.measure(quick)
     text = render(figures, "quick" if quick else "full")
     sys.stdout.write(text)
     args.out.write_text(text, encoding="utf-8")

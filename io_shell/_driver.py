@@ -56,6 +56,8 @@ class _Timer:
         self._greenlet: Any = None
         self.deadline: float | None = None
         self.fired: float | None = None
+        """The deadline of the last Tick the core has processed (set by ``tick_processed``)."""
+        self._queued: float | None = None
 
     def arm(self, deadline: float | None) -> None:
         """Fire at ``deadline`` (monotonic seconds); None cancels. Re-arming an armed deadline is a no-op."""
@@ -66,6 +68,10 @@ class _Timer:
         if deadline is None:
             return
         wait_until = deadline
+        if self._queued is not None and deadline <= self._queued:
+            # Its Tick is already queued behind the input just stepped: that Tick will serve it.
+            self.deadline = deadline
+            return
         if self.fired is not None and deadline <= self.fired:
             log.warning("core deadline %.3f did not advance after its Tick; re-arming in %.2f s",
                         deadline, _MIN_REARM_S)
@@ -85,8 +91,14 @@ class _Timer:
             if delay <= 0:
                 break
             gevent.sleep(delay)
-        self.fired = deadline
+        self._queued = deadline
         self._put(core.Tick(monotonic()))
+
+    def tick_processed(self) -> None:
+        """The driver stepped the queued Tick: from now on a deadline that does not advance is a fault."""
+        if self._queued is not None:
+            self.fired = self._queued
+            self._queued = None
 
 
 class Driver:
@@ -177,6 +189,8 @@ class Driver:
             except Exception:  # noqa: BLE001 - one failed command must not stop the others
                 log.exception("executing %s failed", type(command).__name__)
         self._sweep()
+        if isinstance(inp, core.Tick):
+            self._timer.tick_processed()
         self._timer.arm(core.next_deadline(self.state))
         self._publish()
 
