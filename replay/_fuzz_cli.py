@@ -8,17 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._argtypes import positive_int
 from ._fuzz import run_fuzz
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -29,7 +20,7 @@ def register(sub: Any) -> None:
                                    "to the core in every connected phase, then corrupt lines of a real journal "
                                    "and of the real logs in logs_samples/. No exception may escape and no "
                                    "invariant may break; every rejection is counted. Exit 1 otherwise.")
-    p.add_argument("--frames", type=_count, default=100_000, help="frames to feed (default 100000; full: 1000000)")
+    p.add_argument("--frames", type=positive_int, default=100_000, help="frames to feed (default 100000; full: 1000000)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--samples", type=Path, default=Path("logs_samples"),
                    help="where the sample journals and logs are (default logs_samples/)")

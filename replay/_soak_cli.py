@@ -9,17 +9,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from ._argtypes import positive_int
 from ._soak import LIVENESS_BOUND_S, STABLE_S, SeedReport, draw_world, run_seed
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _hours(text: str) -> float:
@@ -43,10 +34,10 @@ def register(sub: Any) -> None:
                     f"{LIVENESS_BOUND_S:.0f} s (judged from the server's side). Reports invariant breaks, "
                     "liveness, lost and doubled messages, and seeds per second. A failing seed prints the "
                     "command that replays it. Exit 1 if any seed fails.")
-    p.add_argument("--seeds", type=_count, default=100, help="how many seeds (default 100)")
-    p.add_argument("--first-seed", type=_count, default=1, help="the first seed (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=100, help="how many seeds (default 100)")
+    p.add_argument("--first-seed", type=positive_int, default=1, help="the first seed (default 1)")
     p.add_argument("--hours", type=_hours, default=6.0, help="simulated hours of faults per seed (default 6)")
-    p.add_argument("--jobs", type=_count, default=1, help="worker processes (default 1)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--verbose", action="store_true", help="print every seed's fault schedule and result")
     p.set_defaults(func=run)
 
