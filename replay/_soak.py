@@ -196,7 +196,8 @@ def _phase_at(trace: list[Any], at: float) -> str | None:
 
 
 def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
-    """Lost = pushed in the session the core holds at the end, never delivered. Abandoned =
+    """Lost = pushed in the session the core holds at the end, never delivered (messages still
+    replayable because the run ended mid-reconnect are pending, not lost). Abandoned =
     pushed in a session given up since (by the core, the server, or a fatal close such as a
     ban, after which nothing can be fetched)."""
     delivered = run.delivered_ids
@@ -204,6 +205,11 @@ def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
     delivered_set = set(delivered)
     final_session = getattr(run.final_state, "session_id", None)
     cutoff = run.ended_at - run.IN_FLIGHT_S
+    intervals = established_intervals(run)
+    if intervals and intervals[-1][1] < run.ended_at:
+        # The run ended while the core was reconnecting: what was pushed since the last
+        # connection came up is still replayable by the next Resume, so not (yet) lost.
+        cutoff = min(cutoff, intervals[-1][0])
     session_of = sim.server.message_sessions
     for at, msg_id in run.pushed:
         if at > cutoff or msg_id in delivered_set:
