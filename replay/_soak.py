@@ -206,7 +206,7 @@ def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
     final_session = getattr(run.final_state, "session_id", None)
     cutoff = run.ended_at - run.IN_FLIGHT_S
     intervals = established_intervals(run)
-    if intervals and intervals[-1][1] < run.ended_at:
+    if report.stopped_fatal is None and intervals and intervals[-1][1] < run.ended_at:
         # The run ended while the core was reconnecting: what was pushed since the last
         # connection came up is still replayable by the next Resume, so not (yet) lost.
         cutoff = min(cutoff, intervals[-1][0])
