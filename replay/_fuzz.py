@@ -77,7 +77,7 @@ def _states() -> list[core.State]:
 def mutate(text: str, rng: random.Random) -> str | bytes:
     """One random corruption of ``text``: a flipped byte, a cut, an insertion, a type swap, a huge or binary frame."""
     kind = rng.randrange(9)
-    data = bytearray(text.encode())
+    data = bytearray(text.encode("utf-8", errors="surrogatepass"))
     if kind == 0 and data:
         data[rng.randrange(len(data))] = rng.randrange(256)
         return data.decode("utf-8", errors="replace")
