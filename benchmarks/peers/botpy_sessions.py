@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import resource
 import signal
@@ -27,6 +26,8 @@ import aiohttp
 import botpy  # type: ignore[import-untyped, unused-ignore]
 from botpy.gateway import BotWebSocket  # type: ignore[import-untyped, unused-ignore]
 from botpy.http import Route  # type: ignore[import-untyped, unused-ignore]
+
+from benchmarks.peers._selfmeasure import cpu_s, rss_kib, say, sys_s
 
 TOKEN_PREFIX = "https://bots.qq.com"
 READY_TIMEOUT_S = 120.0
@@ -69,26 +70,6 @@ class BenchBot(botpy.Client):  # type: ignore[misc, unused-ignore]
         COUNTS["resumed"] += 1
 
 
-def rss_kib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return float(line.split()[1])
-    return float("nan")
-
-
-def cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def sys_s() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
-
-
-def say(**fields: Any) -> None:
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
 
 
 async def run(base: str, n: int, per_s: float) -> None:

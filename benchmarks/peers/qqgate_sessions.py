@@ -21,13 +21,11 @@ from gevent import monkey  # type: ignore[import-untyped, unused-ignore]
 monkey.patch_all()
 
 import gc  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from typing import Any  # noqa: E402
 
 import gevent  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 
@@ -36,29 +34,11 @@ from io_shell import _connection, _driver, _rest  # noqa: E402,F401  (loaded bef
 from io_shell._client import GatewayClient  # noqa: E402
 from io_shell._config import ShellConfig  # noqa: E402
 
+from benchmarks.peers._selfmeasure import cpu_s, rss_kib, say, sys_s  # noqa: E402
+
 READY_TIMEOUT_S = 120.0
 
 
-def rss_kib() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return float(line.split()[1])
-    return float("nan")
-
-
-def cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def sys_s() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
-
-
-def say(**fields: Any) -> None:
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
 
 
 def noop(_dispatch: core.Dispatch) -> None:
