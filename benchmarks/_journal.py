@@ -12,13 +12,13 @@ from pathlib import Path
 
 import orjson
 
-import core
-from io_shell.journal import journal_bytes, list_sessions, open_recorder
-from replay._core_client import CoreClient
-from replay._journal import read_journal
-from replay._sim import Simulation
-from replay._verify import verify
-from replay._world_spec import WorldSpec
+from qqgate import core
+from qqgate.io_shell.journal import journal_bytes, list_sessions, open_recorder
+from qqgate.replay._core_client import CoreClient
+from qqgate.replay._journal import read_journal
+from qqgate.replay._sim import Simulation
+from qqgate.replay._verify import verify
+from qqgate.replay._world_spec import WorldSpec
 
 from ._stats import Figure
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from io_shell.journal import read_session
-from replay._world_spec import DnsOutage, HalfOpen, RefuseConnects, ServerClose, WorldSpec
-from replay.gateway import ChaosGateway
+from qqgate.io_shell.journal import read_session
+from qqgate.replay._world_spec import DnsOutage, HalfOpen, RefuseConnects, ServerClose, WorldSpec
+from qqgate.replay.gateway import ChaosGateway
 
 from ._stats import Figure
 from .peers._proc import BOTPY_ECHO, PYTHON, Child, child_env, stop_all
@@ -122,7 +122,7 @@ def _spread(values: list[float], unit: str = "") -> str:
 
 
 def _qqgate_run_argv(base: str, seed: int, journal: Path) -> list[str]:
-    return [PYTHON, "-m", "replay.cli", "run", "--api-base", base, "--token-url",
+    return [PYTHON, "-m", "qqgate.replay.cli", "run", "--api-base", base, "--token-url",
             base + "/app/getAppAccessToken", f"--journal={journal}", "--seed", str(seed)]
 
 

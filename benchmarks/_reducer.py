@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-import core
+from qqgate import core
 
 from ._stats import Figure, per_call_seconds
 

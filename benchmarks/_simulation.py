@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from replay._runner import run_scenario
-from replay._scenarios import SCENARIOS
+from qqgate.replay._runner import run_scenario
+from qqgate.replay._scenarios import SCENARIOS
 
 from ._stats import Figure
 

@@ -2,7 +2,7 @@
 
 The embedding API (design.md, "The I/O shell")::
 
-    from io_shell import GatewayClient, ShellConfig
+    from qqgate.io_shell import GatewayClient, ShellConfig
     client = GatewayClient(ShellConfig.from_env(), on_dispatch=handle)
     client.start(); ...; client.status(); client.is_ready(); client.stop()
 

@@ -24,7 +24,7 @@ import logging
 import time
 from typing import Any, Callable
 
-import core
+from qqgate import core
 
 from ._config import Recorder, ShellConfig
 from ._driver import Driver

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
-import core
+from qqgate import core
 
 DEFAULT_API_BASE = "https://api.sgroup.qq.com"
 """OpenAPI base (protocol.md, "REST facts")."""

@@ -37,7 +37,7 @@ import gevent.socket  # type: ignore[import-untyped]
 import gevent.ssl  # type: ignore[import-untyped]
 import websocket
 
-import core
+from qqgate import core
 
 log = logging.getLogger("qqgate.shell")
 

@@ -25,7 +25,7 @@ import gevent  # type: ignore[import-untyped]
 import gevent.queue  # type: ignore[import-untyped]
 import orjson
 
-import core
+from qqgate import core
 
 from . import _rest
 from ._config import Recorder, ShellConfig

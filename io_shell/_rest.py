@@ -15,7 +15,7 @@ from typing import Any, Callable, TypeVar
 
 import requests
 
-import core
+from qqgate import core
 
 from ._config import ShellConfig
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import core
+from qqgate import core
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def _journal_target(args: argparse.Namespace) -> str | None:
         return None
     target: str = args.journal or DEFAULT_JOURNAL
     try:
-        module = importlib.import_module("io_shell.journal")
+        module = importlib.import_module("qqgate.io_shell.journal")
         getattr(module, "open_recorder")
     except (ImportError, AttributeError) as exc:
         print(f"qqgate run: warning: journal disabled, io_shell.journal is not available ({exc})",
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     import gevent.event  # type: ignore[import-untyped]
     import orjson
 
-    import core
+    from qqgate import core
 
     from ._client import GatewayClient
     from ._config import DEFAULT_API_BASE, DEFAULT_TOKEN_URL, SANDBOX_API_BASE, ShellConfig, ShellConfigError

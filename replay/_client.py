@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from core import Command, Input
+from qqgate.core import Command, Input
 
 
 class ClientModel(Protocol):

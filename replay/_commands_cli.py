@@ -81,7 +81,7 @@ def simulate(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     target = str(args.file)
-    from io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
     if looks_like_store(target):
         try:
             return _replay_journal(args, journal_bytes(target, args.session))

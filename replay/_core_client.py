@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import core
+from qqgate import core
 
 
 class CoreClient:

@@ -18,11 +18,11 @@ from ._verify import verify
 
 WRITER = """
 import sys, time
-import core
-from replay._core_client import CoreClient
-from replay._sim import Simulation
-from replay._world_spec import WorldSpec
-from io_shell.journal import open_recorder
+from qqgate import core
+from qqgate.replay._core_client import CoreClient
+from qqgate.replay._sim import Simulation
+from qqgate.replay._world_spec import WorldSpec
+from qqgate.io_shell.journal import open_recorder
 target, seed = sys.argv[1], int(sys.argv[2])
 model = CoreClient(core.Config(seed=seed))
 steps = Simulation(WorldSpec(), model, seed=seed, horizon_s=24 * 3600).run().journal
@@ -58,7 +58,7 @@ def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) 
     """Start ``runs`` writers one after another on ``target``, kill each with SIGKILL after a
     random delay, then open the store and replay every session they wrote (sessions already
     in the store are left alone) through the current core."""
-    from io_shell.journal import JournalStoreError, journal_bytes, list_sessions
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
 
     rng = random.Random(seed)
     report = CrashReport()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import core
+from qqgate import core
 
 from ._sim import RunResult
 from ._world_spec import Ban, DnsOutage, RefuseConnects, StallConnects, WorldSpec

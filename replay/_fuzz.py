@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-import core
+from qqgate import core
 
 from ._journal import JournalError, read_journal
 from .logs import import_log

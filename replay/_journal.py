@@ -15,7 +15,7 @@ from typing import IO, Any, Iterable
 
 import orjson
 
-import core
+from qqgate import core
 
 FORMAT = core.FORMAT
 FORMAT_VERSION = core.FORMAT_VERSION

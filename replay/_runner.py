@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import core
+from qqgate import core
 
 from ._client import ClientModel
 from ._core_client import CoreClient

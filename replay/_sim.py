@@ -15,8 +15,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import core
-from core import Command, Input
+from qqgate import core
+from qqgate.core import Command, Input
 
 from ._client import ClientModel
 from ._server import GATEWAY_URL, GatewayServer

@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-import core
+from qqgate import core
 
 from ._client import ClientModel
 from ._core_client import CoreClient

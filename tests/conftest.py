@@ -20,8 +20,8 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 import pytest
 
-import core
-from core import (
+from qqgate import core
+from qqgate.core import (
     Command, Config, DispatchSettled, FetchToken, FrameReceived, GatewayResolved,
     Input, OpenSocket, ResolveGateway, SendFrame, SessionStartLimit, SocketClosed, SocketOpened,
     Start, State, Tick, TokenIssued,

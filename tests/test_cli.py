@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.cli import main
+from qqgate.replay.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,9 +116,9 @@ def test_incidents_list_and_run() -> None:
 
 
 def test_replay_reads_a_sqlite_journal_store(tmp_path: Path) -> None:
-    from io_shell.journal import list_sessions, open_recorder
-    from replay._runner import run_scenario
-    from replay._scenarios import SCENARIOS
+    from qqgate.io_shell.journal import list_sessions, open_recorder
+    from qqgate.replay._runner import run_scenario
+    from qqgate.replay._scenarios import SCENARIOS
 
     outcome = run_scenario(SCENARIOS["half-open"], "core", seed=3, hours=0.5)
     store = tmp_path / "journal.sqlite"

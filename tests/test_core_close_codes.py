@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import (
+from qqgate.core import (
     CloseSocket, Fatal, FetchToken, OpenSocket, Phase, ResolveGateway, SendFrame, Start, StatusChanged,
 )
 from conftest import SESSION, Driver, has, of_type, ops

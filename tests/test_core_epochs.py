@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from core import (
+from qqgate.core import (
     CloseSocket, ConnectFailed, Deliver, FrameReceived, Input, OpenSocket, Phase, SendFailed,
     SendFrame, SocketClosed, SocketOpened, Stop,
 )

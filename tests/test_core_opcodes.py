@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import (
+from qqgate.core import (
     CloseSocket, Deliver, Log, OpenSocket, Phase, SendFrame, SocketClosed, Stop,
 )
 from conftest import (

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import core
-from core import (
+from qqgate import core
+from qqgate.core import (
     CLOSE_CODES, CloseSocket, Command, ConnectFailed, Deliver, Dispatch, DispatchSettled, Fatal,
     FetchToken, FrameReceived, GatewayFailed, GatewayResolved, Log, OpenSocket, Phase,
     ResolveGateway, SendFailed, SendFrame, SessionStartLimit, SocketClosed, SocketOpened, Start,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import core
-from core import Config, SessionStartLimit, initial_state
-from core import (
+from qqgate import core
+from qqgate.core import Config, SessionStartLimit, initial_state
+from qqgate.core import (
     ConnectFailed, DispatchSettled, FrameReceived, GatewayResolved, SocketClosed, SocketOpened,
     Start, Tick, TokenIssued,
 )
@@ -38,7 +38,7 @@ import json, sys
 sys.path.insert(0, {root!r})
 import orjson
 baseline = set(sys.modules)
-import core
+from qqgate import core
 new = sorted(set(sys.modules) - baseline)
 print(json.dumps({{"new": new, "stdlib": sorted(sys.stdlib_module_names)}}))
 """
@@ -54,14 +54,14 @@ def _new_modules() -> tuple[list[str], set[str]]:
 
 def test_importing_core_loads_no_io_clock_or_randomness_module() -> None:
     new, _ = _new_modules()
-    assert "core" in new and "core._step" in new        # the probe really imported core
+    assert "qqgate.core" in new and "qqgate.core._step" in new        # the probe really imported core
     hits = sorted(m for m in new if m in FORBIDDEN_LOADED or m.split(".")[0] in FORBIDDEN_LOADED)
     assert hits == [], f"importing core loaded {hits}"
 
 
 def test_importing_core_loads_only_stdlib_and_orjson() -> None:
     new, stdlib = _new_modules()
-    foreign = sorted({m.split(".")[0] for m in new} - stdlib - {"core", "orjson"})
+    foreign = sorted({m.split(".")[0] for m in new} - stdlib - {"qqgate", "orjson"})
     assert foreign == [], f"importing core loaded third-party packages {foreign}"
 
 

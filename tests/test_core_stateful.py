@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 
-import core
+from qqgate import core
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from replay._core_client import CoreClient
-from replay._detectors import established_intervals
-from replay._sim import Simulation
-from replay._soak import LIVENESS_BOUND_S
-from replay._world_spec import (
+from qqgate.replay._core_client import CoreClient
+from qqgate.replay._detectors import established_intervals
+from qqgate.replay._sim import Simulation
+from qqgate.replay._soak import LIVENESS_BOUND_S
+from qqgate.replay._world_spec import (
     Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     ServerReconnect, StallConnects, WorldSpec,
 )

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from core import (
+from qqgate.core import (
     CloseSocket, ConnectFailed, Fatal, FetchToken, FrameReceived, GatewayFailed, Log,
     OpenSocket, Phase, ResolveGateway, SendFrame, SessionStartLimit, Stop, Tick, TokenFailed,
 )

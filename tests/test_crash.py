@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from replay._crash import run_crash_test
+from qqgate.replay._crash import run_crash_test
 
 
 def test_killed_writers_leave_replayable_sqlite_journals(tmp_path: Path) -> None:

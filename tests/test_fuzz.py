@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import core
-from replay import _fuzz
-from replay._fuzz import FuzzReport, fuzz_frames, run_fuzz
+from qqgate import core
+from qqgate.replay import _fuzz
+from qqgate.replay._fuzz import FuzzReport, fuzz_frames, run_fuzz
 
 SAMPLES = Path(__file__).resolve().parent.parent / "logs_samples"
 

@@ -40,14 +40,14 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 
-import core
-from io_shell import GatewayClient, RestError, ShellConfig, ShellConfigError
-from io_shell import _rest
-from io_shell._connection import open_websocket
+from qqgate import core
+from qqgate.io_shell import GatewayClient, RestError, ShellConfig, ShellConfigError
+from qqgate.io_shell import _rest
+from qqgate.io_shell._connection import open_websocket
 
 try:
-    from replay._world_spec import HalfOpen, ServerClose, WorldSpec
-    from replay.gateway import ChaosGateway
+    from qqgate.replay._world_spec import HalfOpen, ServerClose, WorldSpec
+    from qqgate.replay.gateway import ChaosGateway
 except ImportError:  # pragma: no cover - the chaos gateway lives in another package
     ChaosGateway = None
 
@@ -413,8 +413,8 @@ def test_4009_resumes_at_once_and_half_open_is_detected_within_two_intervals(
     for i, (inp, commands) in enumerate(recorder.steps):
         state, again = core.step(state, inp)
         assert [core.encode_command(c) for c in again] == [core.encode_command(c) for c in commands], i
-    from replay._journal import read_journal, write_journal
-    from replay._verify import verify
+    from qqgate.replay._journal import read_journal, write_journal
+    from qqgate.replay._verify import verify
     import io
     out = io.BytesIO()
     write_journal(out, config.journal_header(), recorder.steps, core.Redactor(config.secrets))
@@ -455,7 +455,7 @@ def test_handler_that_raises_is_logged_counted_and_settled(
 
 @needs_chaos
 def test_real_journal_records_a_replayable_session(chaos: Any, clients: list[GatewayClient], tmp_path: Path) -> None:
-    journal = pytest.importorskip("io_shell.journal")
+    journal = pytest.importorskip("qqgate.io_shell.journal")
     target = str(tmp_path / "journal.sqlite")
     config = shell_config(chaos.http_base, target)
     client = GatewayClient(config, on_dispatch=lambda d: None)
@@ -468,8 +468,8 @@ def test_real_journal_records_a_replayable_session(chaos: Any, clients: list[Gat
     assert client.stop() is True
     inputs = client.status().counters["inputs"]
 
-    from replay._journal import read_journal
-    from replay._verify import verify
+    from qqgate.replay._journal import read_journal
+    from qqgate.replay._verify import verify
     data = journal.journal_bytes(target, client.journal_session_id)
     assert SECRET.encode() not in data and b"QQBot tok" not in data
     parsed = read_journal(data)
@@ -522,7 +522,7 @@ def test_stop_is_bounded_even_when_a_handler_never_returns(chaos: Any, clients: 
 
 def test_a_crash_inside_the_driver_is_reported_not_silent(
         monkeypatch: pytest.MonkeyPatch, clients: list[GatewayClient]) -> None:
-    import io_shell._driver as driver_module
+    import qqgate.io_shell._driver as driver_module
 
     real_step = core.step
 
@@ -544,7 +544,7 @@ def test_a_crash_inside_the_driver_is_reported_not_silent(
 
 
 def test_timer_never_spins_on_a_deadline_that_does_not_advance() -> None:
-    from io_shell._driver import _Timer
+    from qqgate.io_shell._driver import _Timer
 
     ticks: list[float] = []
     timer = _Timer(lambda inp: ticks.append(inp.at))
@@ -732,7 +732,7 @@ def test_shell_config(caplog: pytest.LogCaptureFixture) -> None:
 
 # -- qqgate run ----------------------------------------------------------------------------------------
 def _qqgate(args: list[str], env: dict[str, str]) -> Any:
-    return gevent.subprocess.Popen([sys.executable, "-m", "replay.cli", "run", *args], cwd=ROOT, env=env,
+    return gevent.subprocess.Popen([sys.executable, "-m", "qqgate.replay.cli", "run", *args], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -771,13 +771,13 @@ def test_cli_run_prints_status_and_dispatches_and_stops_on_sigint(chaos: Any, tm
     assert SECRET not in text and SECRET not in err
     assert chaos.wait_for(lambda: bool(chaos.events_of("ws_ended", code=1000)), 2)
     try:
-        journal = importlib.import_module("io_shell.journal")
+        journal = importlib.import_module("qqgate.io_shell.journal")
     except ImportError:
         assert "journal disabled" in err
         return
     # The run's journal replays through the current core to identical commands.
-    from replay._journal import read_journal
-    from replay._verify import verify
+    from qqgate.replay._journal import read_journal
+    from qqgate.replay._verify import verify
     assert " journal " in text
     data = journal.journal_bytes(str(tmp_path / "run.sqlite"))
     assert SECRET.encode() not in data

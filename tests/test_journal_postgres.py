@@ -19,9 +19,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from io_shell.journal import JournalStoreError, export_jsonl, list_sessions, open_recorder, read_session
-from replay._journal import read_journal
-from replay._verify import verify
+from qqgate.io_shell.journal import JournalStoreError, export_jsonl, list_sessions, open_recorder, read_session
+from qqgate.replay._journal import read_journal
+from qqgate.replay._verify import verify
 
 from test_journal_store import (
     CHILD, CLIENT_SECRET, FAKE_TOKEN, ROOT, _child_env, expected_records, record_session, replay_export,

@@ -26,17 +26,17 @@ from typing import Any
 import orjson
 import pytest
 
-import core
-from io_shell.journal import (
+from qqgate import core
+from qqgate.io_shell.journal import (
     JournalStoreError, JournalWriteError, export_jsonl, journal_bytes, list_sessions, looks_like_store,
     open_recorder, read_session,
 )
-from io_shell.journal.cli import load_journal, register_export
-from replay._core_client import CoreClient
-from replay._journal import read_journal
-from replay._sim import Simulation
-from replay._verify import verify
-from replay._world_spec import WorldSpec
+from qqgate.io_shell.journal.cli import load_journal, register_export
+from qqgate.replay._core_client import CoreClient
+from qqgate.replay._journal import read_journal
+from qqgate.replay._sim import Simulation
+from qqgate.replay._verify import verify
+from qqgate.replay._world_spec import WorldSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_SECRET = "client-secret-6b1f0e9a"
@@ -156,7 +156,7 @@ def test_secrets_never_reach_the_store_or_the_export(tmp_path: Path, db: str) ->
 
 
 def test_step_encoder_matches_core_step_record_byte_for_byte() -> None:
-    from io_shell.journal._encode import StepEncoder
+    from qqgate.io_shell.journal._encode import StepEncoder
     samples = sorted((ROOT / "logs_samples").glob("*.jsonl"))
     assert samples
     runs: list[Steps] = []
@@ -250,7 +250,7 @@ def test_a_failing_store_stops_the_recorder_and_keeps_a_prefix(db: str) -> None:
 
 
 def test_a_store_far_too_slow_stops_the_recorder(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import io_shell.journal._recorder as recorder_module
+    import qqgate.io_shell.journal._recorder as recorder_module
     monkeypatch.setattr(recorder_module, "MAX_PENDING", 100)
     header, steps = simulated(1)
     rec = open_recorder(db, header, batch_size=1000, flush_interval_s=60.0)
@@ -267,11 +267,11 @@ def test_a_store_far_too_slow_stops_the_recorder(db: str, monkeypatch: pytest.Mo
 
 CHILD = textwrap.dedent("""
     import sys, time
-    import core
-    from replay._core_client import CoreClient
-    from replay._sim import Simulation
-    from replay._world_spec import WorldSpec
-    from io_shell.journal import open_recorder
+    from qqgate import core
+    from qqgate.replay._core_client import CoreClient
+    from qqgate.replay._sim import Simulation
+    from qqgate.replay._world_spec import WorldSpec
+    from qqgate.io_shell.journal import open_recorder
     db, seed = sys.argv[1], int(sys.argv[2])
     model = CoreClient(core.Config(seed=seed))
     steps = Simulation(WorldSpec(), model, seed=seed, horizon_s=12 * 3600).run().journal
@@ -329,10 +329,10 @@ def test_monkey_patched_process_uses_the_gevent_writer(db: str) -> None:
     code = textwrap.dedent("""
         from gevent import monkey; monkey.patch_all()
         import sys, core
-        from replay._core_client import CoreClient
-        from replay._sim import Simulation
-        from replay._world_spec import WorldSpec
-        from io_shell.journal import open_recorder
+        from qqgate.replay._core_client import CoreClient
+        from qqgate.replay._sim import Simulation
+        from qqgate.replay._world_spec import WorldSpec
+        from qqgate.io_shell.journal import open_recorder
         model = CoreClient(core.Config(seed=1))
         steps = Simulation(WorldSpec(), model, seed=1, horizon_s=1800).run().journal
         with open_recorder(sys.argv[1], {"client": model.describe(), "seed": 1}) as rec:

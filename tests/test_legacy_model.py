@@ -17,13 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import core
-from core import (
+from qqgate import core
+from qqgate.core import (
     CloseSocket, Command, ConnectFailed, Deliver, Fatal, FetchToken, FrameReceived,
     GatewayFailed, GatewayResolved, Input, Log, OpenSocket, ResolveGateway, SendFrame,
     SocketClosed, SocketOpened, Start, Stop, Tick, TokenFailed, TokenIssued,
 )
-from replay.legacy import (
+from qqgate.replay.legacy import (
     HeartbeatTask, LegacyConfig, LegacyModel, LegacyState, ListenLoop, LoopEnd,
 )
 

@@ -16,11 +16,11 @@ import gevent
 import orjson
 import pytest
 
-import core
-from io_shell import GatewayClient, ShellConfig
-from replay._scenarios import SCENARIOS
-from replay._world_spec import WorldSpec
-from replay.gateway import ChaosGateway
+from qqgate import core
+from qqgate.io_shell import GatewayClient, ShellConfig
+from qqgate.replay._scenarios import SCENARIOS
+from qqgate.replay._world_spec import WorldSpec
+from qqgate.replay.gateway import ChaosGateway
 
 SCALE = 600.0
 MAX_OUTAGE_S = 900.0

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay._world_spec import (
+from qqgate.replay._world_spec import (
     Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     ServerReconnect,
 )
-from replay.logs import (
+from qqgate.replay.logs import (
     DEATH_LOOP_TRIGGER_AT_S, LEAD_IN_S, TITLES, EventKind, FailKind, LogEvent, TimeBasis,
     import_log, parse_elision, parse_line,
 )

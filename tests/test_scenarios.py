@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import core
-from replay._detectors import detection_delay, half_open_cuts, last_inbound
-from replay._runner import run_scenario
-from replay._scenarios import SCENARIOS
+from qqgate import core
+from qqgate.replay._detectors import detection_delay, half_open_cuts, last_inbound
+from qqgate.replay._runner import run_scenario
+from qqgate.replay._scenarios import SCENARIOS
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -7,10 +7,10 @@ from contextlib import redirect_stdout
 from dataclasses import replace
 from typing import Any
 
-import core
-from replay._core_client import CoreClient
-from replay._soak import LIVENESS_BOUND_S, draw_world, run_seed
-from replay.cli import main
+from qqgate import core
+from qqgate.replay._core_client import CoreClient
+from qqgate.replay._soak import LIVENESS_BOUND_S, draw_world, run_seed
+from qqgate.replay.cli import main
 
 
 def test_quick_soak_passes() -> None:

@@ -29,10 +29,10 @@ import time  # noqa: E402
 
 import gevent  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 
-import core  # noqa: E402
-from io_shell import _connection, _driver, _rest  # noqa: E402,F401  (loaded before the baseline)
-from io_shell._client import GatewayClient  # noqa: E402
-from io_shell._config import ShellConfig  # noqa: E402
+from qqgate import core  # noqa: E402
+from qqgate.io_shell import _connection, _driver, _rest  # noqa: E402,F401  (loaded before the baseline)
+from qqgate.io_shell._client import GatewayClient  # noqa: E402
+from qqgate.io_shell._config import ShellConfig  # noqa: E402
 
 from benchmarks.peers._selfmeasure import cpu_s, rss_kib, say, sys_s  # noqa: E402
 

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import orjson
 
-import core
+from qqgate import core
 
 _UNSEEN = b""
 

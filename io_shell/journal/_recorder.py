@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Literal, Protocol, TypeVar
 import orjson
 from eventsourcing.persistence import StoredEvent
 
-import core
+from qqgate import core
 
 from ._encode import StepEncoder
 from ._store import STEP_TOPIC, JournalStoreError, JournalWriteError, Store, parse_target, preload_driver

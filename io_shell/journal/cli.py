@@ -6,7 +6,7 @@ an unreadable store, an unknown session or an unwritable output file.
 
 ``load_journal(target, session)`` gives ``qqgate replay`` what a .jsonl file gives it::
 
-    from io_shell.journal.cli import journal_bytes, looks_like_store
+    from qqgate.io_shell.journal.cli import journal_bytes, looks_like_store
     if looks_like_store(path):                      # a SQLite store or a postgresql:// URL
         journal = read_journal(journal_bytes(path, session))   # then verify(journal)
 """

@@ -13,7 +13,7 @@ format ``%(asctime)s %(levelname)s%(session_tag)s %(name)s: %(message)s``).
 
 from __future__ import annotations
 
-from core import Log
+from qqgate.core import Log
 
 LOGGER = "gateway.platforms.qqbot.adapter"
 """The adapter's logger name (incidents.md, "The log format")."""

@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from core import (
+from qqgate.core import (
     CloseSocket, Command, ConnectFailed, Deliver, Dispatch, FetchToken, FrameReceived,
     GatewayFailed, GatewayResolved, Input, OpenSocket, ResolveGateway, SendFrame,
     SocketClosed, SocketOpened, Start, Stop, Tick, TokenFailed, TokenIssued,

@@ -1,0 +1,42 @@
+"""qqgate: a QQ Bot gateway connection core that cannot silently die, spin or lose a dispatch.
+
+The installed distribution puts everything under this one namespace, so nothing generic
+(``core``, ``replay``, ``io_shell``) lands in a user's environment:
+
+- ``qqgate.core``: the pure reducer, ``step(state, input) -> (state, commands)``;
+- ``qqgate.io_shell``: the gevent + websocket-client runtime that runs it on real sockets;
+- ``qqgate.replay``: the simulated world, log replay and the chaos gateway.
+
+The embedding names are re-exported here lazily: ``import qqgate`` (and ``import
+qqgate.core``) loads neither gevent nor any socket module until one of them is used::
+
+    from qqgate import GatewayClient, ShellConfig
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .io_shell._client import GatewayClient
+    from .io_shell._config import ShellConfig, ShellConfigError
+    from .io_shell._rest import RestError
+    from .io_shell._status import GatewayStatus
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "GatewayClient": ".io_shell._client", "GatewayStatus": ".io_shell._status",
+    "RestError": ".io_shell._rest", "ShellConfig": ".io_shell._config",
+    "ShellConfigError": ".io_shell._config",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qqgate' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

@@ -1,0 +1,7 @@
+"""``python -m qqgate``: the same as the ``qqgate`` console script."""
+
+import sys
+
+from qqgate.replay.cli import main
+
+sys.exit(main())
