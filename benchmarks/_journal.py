@@ -14,11 +14,9 @@ import orjson
 
 from qqgate import core
 from qqgate.io_shell.journal import journal_bytes, list_sessions, open_recorder
-from qqgate.replay._core_client import CoreClient
 from qqgate.replay._journal import read_journal
-from qqgate.replay._sim import Simulation
 from qqgate.replay._verify import verify
-from qqgate.replay._world_spec import WorldSpec
+from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 
 from ._stats import Figure
 

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from qqgate.io_shell.journal import read_session
-from qqgate.replay._world_spec import DnsOutage, HalfOpen, RefuseConnects, ServerClose, WorldSpec
-from qqgate.replay.gateway import ChaosGateway
+from qqgate.replay.world import DnsOutage, HalfOpen, RefuseConnects, ServerClose, WorldSpec
+from qqgate.replay.world.gateway import ChaosGateway
 
 from ._stats import Figure
 from .peers._proc import BOTPY_ECHO, PYTHON, Child, child_env, stop_all

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qqgate.replay._world_spec import (
+from qqgate.replay.world import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     ServerReconnect, StallConnects, WorldSpec,
 )
-from qqgate.replay.gateway import ChaosGateway
+from qqgate.replay.world.gateway import ChaosGateway
 
 from ._realsock import HAVE_BOTPY, _qqgate_env, _qqgate_run_argv, _sessions_by_conn, _wait
 from .peers._proc import BOTPY_ECHO, PYTHON, Child

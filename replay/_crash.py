@@ -19,9 +19,7 @@ from ._verify import verify
 WRITER = """
 import sys, time
 from qqgate import core
-from qqgate.replay._core_client import CoreClient
-from qqgate.replay._sim import Simulation
-from qqgate.replay._world_spec import WorldSpec
+from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 from qqgate.io_shell.journal import open_recorder
 target, seed = sys.argv[1], int(sys.argv[2])
 model = CoreClient(core.Config(seed=seed))

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from qqgate import core
 
-from ._sim import RunResult
-from ._world_spec import Ban, DnsOutage, RefuseConnects, StallConnects, WorldSpec
+from .world import Ban, DnsOutage, RefuseConnects, RunResult, StallConnects, WorldSpec
 
 FATAL_CODES = frozenset(code for code, rule in core.CLOSE_CODES.items()
                         if rule.action is core.CloseAction.FATAL)

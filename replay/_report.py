@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from ._detectors import Finding, detection_delay, half_open_cuts
-from ._sim import RunResult
-from ._world_spec import DnsOutage, RefuseConnects, StallConnects, WorldSpec
+from .world import DnsOutage, RefuseConnects, RunResult, StallConnects, WorldSpec
 
 LOG_EPOCH = datetime(2026, 5, 8, 9, 0, 0)
 """Virtual time 0 in rendered logs (an arbitrary, fixed date so output is byte-identical)."""

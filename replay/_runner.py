@@ -7,12 +7,9 @@ from typing import Any
 
 from qqgate import core
 
-from ._client import ClientModel
-from ._core_client import CoreClient
 from ._detectors import FAILURE_NAMES, Finding, detect
 from ._scenarios import Scenario
-from ._sim import RunResult, Simulation
-from ._world_spec import WorldSpec
+from .world import ClientModel, CoreClient, RunResult, Simulation, WorldSpec
 
 
 @dataclass

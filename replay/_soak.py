@@ -19,13 +19,10 @@ from typing import Any
 
 from qqgate import core
 
-from ._client import ClientModel
-from ._core_client import CoreClient
 from ._detectors import established_intervals
-from ._sim import Simulation
-from ._world_spec import (
-    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
-    ServerReconnect, StallConnects, WorldSpec,
+from .world import (
+    Ban, ClientModel, CoreClient, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
+    RejectResumes, ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec,
 )
 
 LIVENESS_BOUND_S = 300.0

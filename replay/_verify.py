@@ -7,9 +7,8 @@ from typing import Any
 
 from qqgate import core
 
-from ._client import ClientModel
-from ._core_client import CoreClient
 from ._journal import Journal, JournalError
+from .world import ClientModel, CoreClient
 
 
 @dataclass(frozen=True)

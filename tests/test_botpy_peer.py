@@ -22,8 +22,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from qqgate.replay._world_spec import WorldSpec
-from qqgate.replay.gateway import ChaosGateway
+from qqgate.replay.world import WorldSpec
+from qqgate.replay.world.gateway import ChaosGateway
 
 if importlib.util.find_spec("botpy") is None:  # not imported here: botpy configures logging on import
     pytest.skip("botpy (PyPI qq-botpy==1.2.1) is not installed", allow_module_level=True)

@@ -21,12 +21,12 @@ import pytest
 pytest.importorskip("wsproto")
 websocket = pytest.importorskip("websocket")
 
-from qqgate.replay._world_spec import (  # noqa: E402
+from qqgate.replay import SCENARIOS  # noqa: E402
+from qqgate.replay.world import (  # noqa: E402
     Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     StallConnects, WorldSpec,
 )
-from qqgate.replay._scenarios import SCENARIOS  # noqa: E402
-from qqgate.replay.gateway import ChaosGateway  # noqa: E402
+from qqgate.replay.world.gateway import ChaosGateway  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = WorldSpec(heartbeat_timeout_s=1e9, session_cycle_s=None, message_interval_s=None)

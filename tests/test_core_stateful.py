@@ -16,13 +16,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from qqgate.replay._core_client import CoreClient
-from qqgate.replay._detectors import established_intervals
-from qqgate.replay._sim import Simulation
+from qqgate.replay import established_intervals
 from qqgate.replay._soak import LIVENESS_BOUND_S
-from qqgate.replay._world_spec import (
-    Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
-    ServerReconnect, StallConnects, WorldSpec,
+from qqgate.replay.world import (
+    Ban, CoreClient, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
+    ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec,
 )
 
 CODES = st.sampled_from([None, 1000, 1001, 1006, 4004, 4006, 4007, 4008, 4009, 4900, 4906, 4913, 4999])

@@ -4,7 +4,7 @@ Two peers, both on 127.0.0.1 and both run in this process's gevent hub (no monke
 here: the shell uses gevent-native sockets for the WebSocket and gevent's threadpool for
 ``requests``; ``qqgate run`` is tested in a subprocess, where it patches):
 
-- ``replay.gateway.ChaosGateway``: the server model on real sockets, time-scaled so that
+- ``replay.world.gateway.ChaosGateway``: the server model on real sockets, time-scaled so that
   Hello says 500 ms; used for READY, heartbeats, dispatch delivery, 4009, half-open links
   and the journal.
 - ``StandInPeer`` (below): a tiny scripted HTTP + WebSocket peer (gevent.pywsgi, wsproto)
@@ -46,8 +46,8 @@ from qqgate.io_shell import _rest
 from qqgate.io_shell._connection import open_websocket
 
 try:
-    from qqgate.replay._world_spec import HalfOpen, ServerClose, WorldSpec
-    from qqgate.replay.gateway import ChaosGateway
+    from qqgate.replay.world import HalfOpen, ServerClose, WorldSpec
+    from qqgate.replay.world.gateway import ChaosGateway
 except ImportError:  # pragma: no cover - the chaos gateway lives in another package
     ChaosGateway = None
 
@@ -59,7 +59,7 @@ INTERVAL_S = 0.5
 SCALE = 41250 / 500
 """Chaos-gateway time scale: the model's 41 250 ms Hello becomes 500 ms."""
 
-needs_chaos = pytest.mark.skipif(ChaosGateway is None, reason="replay.gateway is not available")
+needs_chaos = pytest.mark.skipif(ChaosGateway is None, reason="replay.world.gateway is not available")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def clients() -> Iterator[list[GatewayClient]]:
 @pytest.fixture
 def chaos() -> Iterator[Any]:
     if ChaosGateway is None:
-        pytest.skip("replay.gateway is not available")
+        pytest.skip("replay.world.gateway is not available")
     world = WorldSpec(message_interval_s=2.0, session_cycle_s=None, latency_s=0.0)
     gateway = ChaosGateway(world, time_scale=SCALE).start()
     yield gateway

@@ -32,11 +32,9 @@ from qqgate.io_shell.journal import (
     open_recorder, read_session,
 )
 from qqgate.io_shell.journal.cli import load_journal, register_export
-from qqgate.replay._core_client import CoreClient
 from qqgate.replay._journal import read_journal
-from qqgate.replay._sim import Simulation
 from qqgate.replay._verify import verify
-from qqgate.replay._world_spec import WorldSpec
+from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_SECRET = "client-secret-6b1f0e9a"
@@ -268,9 +266,7 @@ def test_a_store_far_too_slow_stops_the_recorder(db: str, monkeypatch: pytest.Mo
 CHILD = textwrap.dedent("""
     import sys, time
     from qqgate import core
-    from qqgate.replay._core_client import CoreClient
-    from qqgate.replay._sim import Simulation
-    from qqgate.replay._world_spec import WorldSpec
+    from qqgate.replay.world import CoreClient, Simulation, WorldSpec
     from qqgate.io_shell.journal import open_recorder
     db, seed = sys.argv[1], int(sys.argv[2])
     model = CoreClient(core.Config(seed=seed))
@@ -329,9 +325,7 @@ def test_monkey_patched_process_uses_the_gevent_writer(db: str) -> None:
     code = textwrap.dedent("""
         from gevent import monkey; monkey.patch_all()
         import sys, core
-        from qqgate.replay._core_client import CoreClient
-        from qqgate.replay._sim import Simulation
-        from qqgate.replay._world_spec import WorldSpec
+        from qqgate.replay.world import CoreClient, Simulation, WorldSpec
         from qqgate.io_shell.journal import open_recorder
         model = CoreClient(core.Config(seed=1))
         steps = Simulation(WorldSpec(), model, seed=1, horizon_s=1800).run().journal

@@ -18,9 +18,9 @@ import pytest
 
 from qqgate import core
 from qqgate.io_shell import GatewayClient, ShellConfig
-from qqgate.replay._scenarios import SCENARIOS
-from qqgate.replay._world_spec import WorldSpec
-from qqgate.replay.gateway import ChaosGateway
+from qqgate.replay import SCENARIOS
+from qqgate.replay.world import WorldSpec
+from qqgate.replay.world.gateway import ChaosGateway
 
 SCALE = 600.0
 MAX_OUTAGE_S = 900.0

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qqgate.replay._world_spec import (
+from qqgate.replay.world import (
     Ban, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
     ServerReconnect,
 )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qqgate import core
-from qqgate.replay._detectors import detection_delay, half_open_cuts, last_inbound
-from qqgate.replay._runner import run_scenario
-from qqgate.replay._scenarios import SCENARIOS
+from qqgate.replay import SCENARIOS, detection_delay, half_open_cuts, last_inbound, run_scenario
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

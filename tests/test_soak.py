@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from qqgate import core
-from qqgate.replay._core_client import CoreClient
 from qqgate.replay._soak import LIVENESS_BOUND_S, draw_world, run_seed
 from qqgate.replay.cli import main
+from qqgate.replay.world import CoreClient
 
 
 def test_quick_soak_passes() -> None:

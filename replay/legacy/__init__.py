@@ -1,6 +1,6 @@
 """The legacy model: hermes-agent's QQ adapter before its fixes (v0.13, v0.14).
 
-A pure reducer with the core's signature (``replay._client.ClientModel``) that reproduces
+A pure reducer with the core's signature (``replay.world.ClientModel``) that reproduces
 the production incidents of incidents.md in the simulator. It never emits ``Fatal``: the
 real adapter never told its host; it records ``fatal_error`` in its state instead.
 

@@ -331,7 +331,7 @@ class _Adapter:
 
 
 class LegacyModel:
-    """hermes-agent's QQ adapter (v0.13 or v0.14) as a ``replay._client.ClientModel``.
+    """hermes-agent's QQ adapter (v0.13 or v0.14) as a ``replay.world.ClientModel``.
 
     ``step(state, input)`` returns ``(state, commands)`` with no side effects;
     ``next_deadline(state)`` is the earliest virtual time (seconds) it wants a Tick. See the

@@ -9,7 +9,7 @@ docstring gives its test and the world it derives:
 ``busy-spin`` (incident 2) → ``half-open`` without one → ``invalid-session`` →
 ``lost-close-code`` (incident 5) → ``session-cycle`` → ``unknown``.
 
-The scenario names are those of ``replay/_scenarios.py``. Fault times in the derived world are
+The scenario names are those of ``replay.SCENARIOS``. Fault times in the derived world are
 seconds from the start of the run; the log's first event is placed at :data:`LEAD_IN_S` so the
 client first connects cleanly.
 """
@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, TypeAlias
 
-from .._world_spec import (
+from ..world import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
     ServerClose, ServerReconnect, WorldSpec,
 )

@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 
 import orjson
 
-from ._world_spec import WorldSpec
+from ._spec import WorldSpec
 
 GATEWAY_URL = "wss://api.sgroup.qq.com/websocket"
 

@@ -17,7 +17,6 @@ import random
 import socket
 import threading
 import time
-from dataclasses import MISSING, fields
 from typing import Any, Callable, TypeVar
 
 import gevent  # type: ignore[import-untyped, unused-ignore]
@@ -27,36 +26,17 @@ import gevent.pool  # type: ignore[import-untyped, unused-ignore]
 from gevent.server import StreamServer  # type: ignore[import-untyped, unused-ignore]
 import orjson
 
-from .. import _world_spec as spec
-from .._world_spec import Fault, WorldSpec
+from .._faults import Fault, fault_from_json
+from .._spec import WorldSpec
 from ._http import HttpConnection
 from ._link import GatewayEvent, RealTimeLink
-from ._rest import RestApi, SentMessage, error
+from ._http_api import RestApi, SentMessage, error
 from ._ws import WsOutlet, drop
 
 HOST = "127.0.0.1"
 _thread_id: Callable[[], int] = gevent.monkey.get_original("_thread", "get_ident")
 """The OS thread's id even when threading is monkey-patched (then get_ident names greenlets)."""
 T = TypeVar("T")
-FAULT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    spec.ServerClose, spec.ServerReconnect, spec.InvalidateSessions, spec.HalfOpen, spec.DnsOutage,
-    spec.RefuseConnects, spec.StallConnects, spec.RejectResumes, spec.Ban)}
-
-_FAULT_DEFAULTS: dict[str, Any] = {"at": 0.0, "code": None, "duration_s": None}
-
-
-def fault_from_json(obj: Any) -> Fault:
-    """``{"fault": "ServerClose", "code": 4009, ...}`` → a Fault. ``at`` defaults to 0, and so
-    do ``code`` and ``duration_s`` to None where the fault has no default for them."""
-    if not isinstance(obj, dict) or obj.get("fault") not in FAULT_TYPES:
-        raise ValueError(f"'fault' must be one of {sorted(FAULT_TYPES)}")
-    cls = FAULT_TYPES[obj["fault"]]
-    kwargs = {f.name: obj[f.name] for f in fields(cls) if f.name in obj}
-    for f in fields(cls):
-        if f.name not in kwargs and f.default is MISSING and f.name in _FAULT_DEFAULTS:
-            kwargs[f.name] = _FAULT_DEFAULTS[f.name]
-    fault: Fault = cls(**kwargs)
-    return fault
 
 
 class ChaosGateway:
@@ -78,7 +58,7 @@ class ChaosGateway:
         self.seed = seed
         self._on_event = on_event
         self._link: RealTimeLink | None = None
-        self._rest: RestApi | None = None
+        self._api: RestApi | None = None
         self._server: Any = None
         self._outlets: dict[WsOutlet, int] = {}
         self._stalled: set[Any] = set()
@@ -98,7 +78,7 @@ class ChaosGateway:
         self._hub = gevent.get_hub()
         self._thread_ident = _thread_id()
         self._link = RealTimeLink(self.world, self.time_scale, random.Random(self.seed), self._on_event)
-        self._rest = RestApi(self.ws_url, self.time_scale, lambda: self.link.server.identifies)
+        self._api = RestApi(self.ws_url, self.time_scale, lambda: self.link.server.identifies)
         self._link.note("gateway_listening", port=self.port, time_scale=self.time_scale)
         self._link.schedule_faults()
         return self
@@ -205,7 +185,7 @@ class ChaosGateway:
     @property
     def sent_messages(self) -> list[SentMessage]:
         """Messages received on the send endpoints, in order."""
-        return list(self._rest.sent_messages) if self._rest is not None else []
+        return list(self._api.sent_messages) if self._api is not None else []
 
     @property
     def pushed(self) -> list[tuple[float, str]]:
@@ -214,7 +194,7 @@ class ChaosGateway:
 
     @property
     def token_requests(self) -> int:
-        return self._rest.token_requests if self._rest is not None else 0
+        return self._api.token_requests if self._api is not None else 0
 
     @property
     def model_now(self) -> float:
@@ -255,10 +235,10 @@ class ChaosGateway:
         self.link.note(kind, **fields)
 
     def rest(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        assert self._rest is not None
+        assert self._api is not None
         if path.startswith("/_chaos/"):
             return self._control(method, path, body)
-        return self._rest.handle(method, path, headers, body)
+        return self._api.handle(method, path, headers, body)
 
     def websocket(self, outlet: WsOutlet) -> Callable[[str], None]:
         link = self.link

@@ -18,12 +18,13 @@ from typing import Any, Callable
 from qqgate import core
 from qqgate.core import Command, Input
 
-from ._client import ClientModel
-from ._server import GATEWAY_URL, GatewayServer
-from ._world_spec import (
+from ._client_model import ClientModel
+from ._faults import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
-    ServerReconnect, StallConnects, WorldSpec,
+    ServerReconnect, StallConnects,
 )
+from ._server import GATEWAY_URL, GatewayServer
+from ._spec import WorldSpec
 
 DNS_ERROR = "DNS resolution error [Errno -3] Temporary failure in name resolution"
 TOKEN_EXPIRES_IN_S = 7200.0

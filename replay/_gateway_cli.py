@@ -15,10 +15,9 @@ from typing import Any
 import gevent  # type: ignore[import-untyped, unused-ignore]
 import gevent.event  # type: ignore[import-untyped, unused-ignore]
 
-from .._scenarios import SCENARIOS
-from .._world_spec import WorldSpec
-from ._app import ChaosGateway
-from ._link import GatewayEvent
+from ._scenarios import SCENARIOS
+from .world import WorldSpec
+from .world.gateway import ChaosGateway, GatewayEvent
 
 DESCRIPTION = """\
 Run a real QQ Bot gateway on 127.0.0.1 (HTTP and WebSocket on one port), driven by the same

@@ -35,10 +35,11 @@ import gevent.pool  # type: ignore[import-untyped, unused-ignore]
 import orjson
 
 from .._server import GatewayServer
-from .._world_spec import (
+from .._faults import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
-    ServerClose, ServerReconnect, StallConnects, WorldSpec,
+    ServerClose, ServerReconnect, StallConnects,
 )
+from .._spec import WorldSpec
 
 WindowFault = DnsOutage | RefuseConnects | StallConnects | RejectResumes
 WINDOW_FAULTS = (DnsOutage, RefuseConnects, StallConnects, RejectResumes)

@@ -1,14 +1,14 @@
-"""The world a client runs in: server parameters and a fault schedule, as plain data.
+"""Faults: what can go wrong in the world, as plain data (a WorldSpec's schedule).
 
-Scenarios, the log importer and the simulator all speak this vocabulary. Every time is
-in seconds of virtual time from the start of the run; every duration is in seconds.
-Facts come from protocol.md ("Timing facts") and incidents.md.
+Scenarios, the log importer, the soak and both links of the world (the simulator and the
+chaos gateway) speak this vocabulary. Every time is in seconds of model time from the start
+of the run; every duration is in seconds. Facts come from protocol.md and incidents.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,34 +101,26 @@ Fault = Union[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class WorldSpec:
-    """Server parameters and the fault schedule for one run.
+FAULT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
+    ServerClose, ServerReconnect, InvalidateSessions, HalfOpen, DnsOutage, RefuseConnects,
+    StallConnects, RejectResumes, Ban)}
+"""Every fault class by name: the ``"fault"`` key of a fault's JSON form."""
 
-    - ``heartbeat_interval_ms``: sent in Hello (milliseconds, as on the wire).
-    - ``heartbeat_timeout_s``: the server drops a connection, with no close frame, after
-      this long without a heartbeat (observed ~60 s: hermes #19414, #19648).
-    - ``session_cycle_s``: op 7 + 4009 after a connection has lived this long (observed
-      1800 ± 3 s); None disables the cycle.
-    - ``message_interval_s``: mean gap between C2C message dispatches while READY; None: none.
-    - ``duplicate_probability``: chance each message dispatch is pushed twice (same ``d.id``).
-    - ``latency_s``: one-way network latency.
-    - ``server_resume_window_s``: how long a lost session stays resumable on the server.
-    - ``session_conflict_s``: an Identify/Resume this soon after the previous connection
-      dropped is refused with a close (incident 6: the old session is not cleaned up yet).
+_FAULT_DEFAULTS: dict[str, Any] = {"at": 0.0, "code": None, "duration_s": None}
+
+
+def fault_from_json(obj: Any) -> Fault:
+    """``{"fault": "ServerClose", "code": 4009, ...}`` → a Fault. ``at`` defaults to 0, and so
+    do ``code`` and ``duration_s`` to None where the fault has no default for them.
+
+    Raises ValueError for an unknown ``fault`` name, TypeError for unknown or missing fields.
     """
-
-    heartbeat_interval_ms: int = 41250
-    heartbeat_timeout_s: float = 60.0
-    session_cycle_s: float | None = 1800.0
-    session_cycle_jitter_s: float = 3.0
-    message_interval_s: float | None = 20.0
-    duplicate_probability: float = 0.0
-    latency_s: float = 0.03
-    server_resume_window_s: float = 600.0
-    session_conflict_s: float = 0.0
-    ack_loss_probability: float = 0.0
-    """Chance the server answers a heartbeat with no op 11 ACK (soak: lost ACKs)."""
-    ack_delay_max_s: float = 0.0
-    """Each op 11 ACK is sent after U(0, this) seconds (soak: late ACKs)."""
-    faults: tuple[Fault, ...] = field(default_factory=tuple)
+    if not isinstance(obj, dict) or obj.get("fault") not in FAULT_TYPES:
+        raise ValueError(f"'fault' must be one of {sorted(FAULT_TYPES)}")
+    cls = FAULT_TYPES[obj["fault"]]
+    kwargs = {f.name: obj[f.name] for f in fields(cls) if f.name in obj}
+    for f in fields(cls):
+        if f.name not in kwargs and f.default is MISSING and f.name in _FAULT_DEFAULTS:
+            kwargs[f.name] = _FAULT_DEFAULTS[f.name]
+    fault: Fault = cls(**kwargs)
+    return fault

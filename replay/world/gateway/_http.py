@@ -28,7 +28,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
-from .._world_spec import DnsOutage, RefuseConnects, StallConnects
+from .._faults import DnsOutage, RefuseConnects, StallConnects
 from ._ws import RECV_BYTES, WsOutlet, drop
 
 MAX_BODY_BYTES = 1 << 20

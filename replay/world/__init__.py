@@ -1,0 +1,37 @@
+"""The world: a model of the QQ gateway and the network around it, and its two links.
+
+What it holds:
+
+- ``WorldSpec`` (``_spec``): server parameters and a fault schedule, as plain data;
+- the faults (``_faults``): ``ServerClose``, ``HalfOpen``, ``DnsOutage``, ... and their JSON form;
+- ``GatewayServer`` (``_server``): the server model (Hello, Identify/Resume validation, READY,
+  replay on resume, ACKs, the ~30-minute op 7 + 4009 cycle, the ~60 s heartbeat timeout),
+  driven through a ``ServerLink``;
+- ``ClientModel`` and ``CoreClient`` (``_client_model``): the reducer shape the simulator drives;
+- ``Simulation`` and ``RunResult`` (``_sim``): the first link, a discrete-event simulator that
+  joins the server model to one client reducer on a virtual clock;
+- ``gateway`` (a subpackage, not re-exported here so the simulator never loads gevent): the
+  second link, the chaos gateway, the same server model on real sockets.
+
+Every time is model seconds from the start of a run. One-way dependencies: the world may
+import ``qqgate.core`` (and the journal format) only; never ``io_shell``, never the rest of
+``replay`` (scenarios, detectors, log import and the legacy model build on the world).
+"""
+
+from ._client_model import ClientModel, CoreClient
+from ._faults import (
+    FAULT_TYPES, Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
+    RejectResumes, ServerClose, ServerReconnect, StallConnects, fault_from_json,
+)
+from ._server import GATEWAY_URL, GatewayServer, ServerLink
+from ._sim import DNS_ERROR, RunResult, Simulation, TraceEvent
+from ._spec import WorldSpec
+
+__all__ = [
+    "ClientModel", "CoreClient",
+    "FAULT_TYPES", "Ban", "DnsOutage", "Fault", "HalfOpen", "InvalidateSessions", "RefuseConnects",
+    "RejectResumes", "ServerClose", "ServerReconnect", "StallConnects", "fault_from_json",
+    "GATEWAY_URL", "GatewayServer", "ServerLink",
+    "DNS_ERROR", "RunResult", "Simulation", "TraceEvent",
+    "WorldSpec",
+]
