@@ -190,13 +190,9 @@ def reidentify_on_4009(run: RunResult, world: WorldSpec) -> Finding | None:
 
 
 def _world_down(world: WorldSpec, t: float) -> bool:
-    for f in world.faults:
-        if isinstance(f, (DnsOutage, RefuseConnects, StallConnects)):
-            if t >= f.at and (f.duration_s is None or t < f.at + f.duration_s):
-                return True
-        if isinstance(f, Ban) and t >= f.at:
-            return True
-    return False
+    """No session could be held at ``t``: connects fail, or the bot is banned."""
+    return any(f.active_at(t) for f in world.faults
+               if isinstance(f, (DnsOutage, RefuseConnects, StallConnects, Ban)))
 
 
 def long_outage(run: RunResult, world: WorldSpec) -> Finding | None:

@@ -88,10 +88,9 @@ def figures(run: RunResult, world: WorldSpec) -> list[str]:
         lines.append(f"smallest gap between two socket opens: {gap:.3f} s")
     established = [e.at for e in run.trace if e.kind == "server_established"]
     for fault in world.faults:
-        duration = getattr(fault, "duration_s", None)
-        if not isinstance(fault, (DnsOutage, RefuseConnects, StallConnects)) or duration is None:
+        if not isinstance(fault, (DnsOutage, RefuseConnects, StallConnects)) or fault.end_s is None:
             continue
-        end = fault.at + duration
+        end = fault.end_s
         during = sum(1 for t in opens if fault.at <= t < end)
         requests = sum(1 for e in run.trace if e.kind == "request" and fault.at <= e.at < end)
         back = next((t for t in established if t >= end), None)

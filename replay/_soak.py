@@ -22,7 +22,7 @@ from qqgate import core
 from ._detectors import established_intervals
 from .world import (
     Ban, ClientModel, CoreClient, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
-    RejectResumes, ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec,
+    RejectResumes, ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec, schedule_end_s,
 )
 
 LIVENESS_BOUND_S = 300.0
@@ -126,11 +126,6 @@ def draw_world(seed: int, hours: float) -> WorldSpec:
         faults=tuple(faults))
 
 
-def _fault_end(f: Fault) -> float:
-    duration = getattr(f, "duration_s", None)
-    return f.at + (duration or 0.0)
-
-
 def run_seed(seed: int, hours: float, config: core.Config | None = None,
              client: ClientModel | None = None) -> SeedReport:
     """Run one seed's world with the core (or ``client``, for testing the soak itself).
@@ -138,7 +133,7 @@ def run_seed(seed: int, hours: float, config: core.Config | None = None,
     Never raises on a client failure: an exception from ``step`` is reported as a break.
     """
     world = draw_world(seed, hours)
-    calm_from = max([hours * 3600.0] + [_fault_end(f) for f in world.faults])
+    calm_from = max(hours * 3600.0, schedule_end_s(world.faults))
     client = client or CoreClient(config or core.Config(seed=seed))
     sim = Simulation(world, client, seed=seed, horizon_s=calm_from + LIVENESS_TAIL_S, record_journal=True,
                      tick_lateness_max_s=random.Random(seed).choice((0.0, 0.0, 0.5, 3.0)))

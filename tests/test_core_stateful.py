@@ -20,7 +20,7 @@ from qqgate.replay import established_intervals
 from qqgate.replay._soak import LIVENESS_BOUND_S
 from qqgate.replay.world import (
     Ban, CoreClient, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
-    ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec,
+    ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec, schedule_end_s,
 )
 
 CODES = st.sampled_from([None, 1000, 1001, 1006, 4004, 4006, 4007, 4008, 4009, 4900, 4906, 4913, 4999])
@@ -110,7 +110,7 @@ class GatewayWorld(RuleBasedStateMachine):
         # The calm: window faults run out, and lost ACKs (a property of the world) stop too.
         calm_world = dataclasses.replace(sim.world, ack_loss_probability=0.0)
         sim.world = sim.server.world = calm_world
-        calm_from = max([sim.now] + [f.at + (getattr(f, "duration_s", 0.0) or 0.0) for f in sim._faults()])
+        calm_from = max(sim.now, schedule_end_s(sim.network.windows))
         sim.run_until(calm_from + LIVENESS_BOUND_S + 300.0)
         assert sim.invariant_breaks == [], sim.invariant_breaks[:3]
         run = sim.result()

@@ -19,7 +19,7 @@ import pytest
 from qqgate import core
 from qqgate.io_shell import GatewayClient, ShellConfig
 from qqgate.replay import SCENARIOS
-from qqgate.replay.world import WorldSpec
+from qqgate.replay.world import TIMED_FAULTS, Fault, WorldSpec, schedule_end_s
 from qqgate.replay.world.gateway import ChaosGateway
 
 SCALE = 600.0
@@ -40,16 +40,12 @@ def scaled_core_config(scale: float) -> core.Config:
 def test_world(name: str) -> tuple[WorldSpec, float]:
     """The scenario's world with long outages clamped, and a horizon in model seconds."""
     world = SCENARIOS[name].world
-    faults = []
-    end = 0.0
+    faults: list[Fault] = []
     for fault in world.faults:
-        duration = getattr(fault, "duration_s", None)
-        if duration is not None and duration > MAX_OUTAGE_S:
-            fault = dataclasses.replace(fault, duration_s=MAX_OUTAGE_S)  # type: ignore[type-var]
-            duration = MAX_OUTAGE_S
+        if isinstance(fault, TIMED_FAULTS) and fault.duration_s is not None and fault.duration_s > MAX_OUTAGE_S:
+            fault = dataclasses.replace(fault, duration_s=MAX_OUTAGE_S)
         faults.append(fault)
-        end = max(end, fault.at + (duration or 0.0))
-    horizon = end + TAIL_S if faults else 3700.0
+    horizon = schedule_end_s(faults) + TAIL_S if faults else 3700.0
     return dataclasses.replace(world, faults=tuple(faults), latency_s=0.0), horizon
 
 

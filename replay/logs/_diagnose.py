@@ -22,7 +22,7 @@ from typing import Callable, Optional, TypeAlias
 
 from ..world import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
-    ServerClose, ServerReconnect, WorldSpec,
+    ServerClose, ServerReconnect, WorldSpec, schedule_end_s,
 )
 from ._parse import EventKind, FailKind, ParsedLog, parse_log
 from ._timeline import (
@@ -122,7 +122,7 @@ def diagnose(tl: Timeline) -> Diagnosis:
     d.legacy_close_codes_visible = f.codes_visible
     d.legacy_version = _version(f, incident)
     d.world = WorldSpec(faults=tuple(faults), session_conflict_s=SESSION_CONFLICT_S if conflict else 0.0)
-    d.run_for_s = round(max([LEAD_IN_S + tl.span_s] + [_fault_end(x) for x in faults]) + RUN_TAIL_S, 3)
+    d.run_for_s = round(max(LEAD_IN_S + tl.span_s, schedule_end_s(faults)) + RUN_TAIL_S, 3)
     if not tl.events:
         d.evidence.append("no readable log line: nothing to diagnose")
     return d
@@ -388,11 +388,6 @@ def _version(f: _Facts, incident: str) -> str:
         return "0.13"
     f.note("legacy v0.14 (the latest): nothing in the log tells the versions apart")
     return "0.14"
-
-
-def _fault_end(x: Fault) -> float:
-    duration = getattr(x, "duration_s", None)
-    return float(x.at) + (float(duration) if isinstance(duration, (int, float)) else 0.0)
 
 
 def summary_lines(parsed: ParsedLog, tl: Timeline, d: Diagnosis) -> list[str]:

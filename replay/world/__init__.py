@@ -4,9 +4,11 @@ What it holds:
 
 - ``WorldSpec`` (``_spec``): server parameters and a fault schedule, as plain data;
 - the faults (``_faults``): ``ServerClose``, ``HalfOpen``, ``DnsOutage``, ... and their JSON form;
+- ``Network`` (``_network``): the timed faults in force and the black-holed flows, shared by
+  both links;
 - ``GatewayServer`` (``_server``): the server model (Hello, Identify/Resume validation, READY,
   replay on resume, ACKs, the ~30-minute op 7 + 4009 cycle, the ~60 s heartbeat timeout),
-  driven through a ``ServerLink``;
+  driven through a ``ServerLink``; it applies every fault, once, for both links;
 - ``ClientModel`` and ``CoreClient`` (``_client_model``): the reducer shape the simulator drives;
 - ``Simulation`` and ``RunResult`` (``_sim``): the first link, a discrete-event simulator that
   joins the server model to one client reducer on a virtual clock;
@@ -20,9 +22,11 @@ import ``qqgate.core`` (and the journal format) only; never ``io_shell``, never 
 
 from ._client_model import ClientModel, CoreClient
 from ._faults import (
-    FAULT_TYPES, Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
-    RejectResumes, ServerClose, ServerReconnect, StallConnects, fault_from_json,
+    FAULT_TYPES, TIMED_FAULTS, Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
+    RejectResumes, ServerClose, ServerReconnect, StallConnects, TimedFault, fault_from_json,
+    schedule_end_s,
 )
+from ._network import Network
 from ._server import GATEWAY_URL, GatewayServer, ServerLink
 from ._sim import DNS_ERROR, RunResult, Simulation, TraceEvent
 from ._spec import WorldSpec
@@ -31,7 +35,8 @@ __all__ = [
     "ClientModel", "CoreClient",
     "FAULT_TYPES", "Ban", "DnsOutage", "Fault", "HalfOpen", "InvalidateSessions", "RefuseConnects",
     "RejectResumes", "ServerClose", "ServerReconnect", "StallConnects", "fault_from_json",
-    "GATEWAY_URL", "GatewayServer", "ServerLink",
+    "schedule_end_s", "TIMED_FAULTS", "TimedFault",
+    "Network", "GATEWAY_URL", "GatewayServer", "ServerLink",
     "DNS_ERROR", "RunResult", "Simulation", "TraceEvent",
     "WorldSpec",
 ]

@@ -3,12 +3,35 @@
 Scenarios, the log importer, the soak and both links of the world (the simulator and the
 chaos gateway) speak this vocabulary. Every time is in seconds of model time from the start
 of the run; every duration is in seconds. Facts come from protocol.md and incidents.md.
+
+Two kinds: a fault that acts once, at ``at`` (``ServerClose``, ``ServerReconnect``,
+``InvalidateSessions``, ``HalfOpen``, ``Ban``), and a timed fault that is in force over a
+window (``DnsOutage``, ``RefuseConnects``, ``StallConnects``, ``RejectResumes``): it knows
+its window, ``active_at(t)`` and ``end_s``. The server model applies either kind once
+(``GatewayServer.apply``); the links only schedule them.
 """
 
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, Union
+from typing import Any, Iterable, Union
+
+
+class _Window:
+    """A timed fault: in force from ``at`` for ``duration_s`` seconds (None: for good)."""
+
+    __slots__ = ()
+    at: float
+    duration_s: float | None
+
+    @property
+    def end_s(self) -> float | None:
+        """When the window closes (model seconds), or None if it never does."""
+        return None if self.duration_s is None else self.at + self.duration_s
+
+    def active_at(self, t: float) -> bool:
+        """True while the fault is in force at model time ``t``: ``at <= t < end_s``."""
+        return t >= self.at and (self.duration_s is None or t < self.at + self.duration_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +69,7 @@ class HalfOpen:
 
 
 @dataclass(frozen=True, slots=True)
-class DnsOutage:
+class DnsOutage(_Window):
     """From ``at`` for ``duration_s`` (None: for the rest of the run), name resolution fails.
 
     Token and gateway-URL requests and socket opens fail with a DNS error.
@@ -57,7 +80,7 @@ class DnsOutage:
 
 
 @dataclass(frozen=True, slots=True)
-class RefuseConnects:
+class RefuseConnects(_Window):
     """From ``at`` for ``duration_s`` (None: for good), WebSocket connects are refused; REST still works."""
 
     at: float
@@ -66,7 +89,7 @@ class RefuseConnects:
 
 
 @dataclass(frozen=True, slots=True)
-class StallConnects:
+class StallConnects(_Window):
     """From ``at`` for ``duration_s``, WebSocket connects hang: no upgrade, no error."""
 
     at: float
@@ -74,7 +97,7 @@ class StallConnects:
 
 
 @dataclass(frozen=True, slots=True)
-class RejectResumes:
+class RejectResumes(_Window):
     """From ``at`` for ``duration_s``, a Resume is answered by closing the socket at once.
 
     ``code`` None means no close frame (incident 7: "the server accepts the socket and
@@ -94,11 +117,26 @@ class Ban:
     code: int = 4915
     reason: str = "bot banned"
 
+    def active_at(self, t: float) -> bool:
+        """True once the ban has started: it lasts for good."""
+        return t >= self.at
+
 
 Fault = Union[
     ServerClose, ServerReconnect, InvalidateSessions, HalfOpen, DnsOutage, RefuseConnects,
     StallConnects, RejectResumes, Ban,
 ]
+
+
+TimedFault = Union[DnsOutage, RefuseConnects, StallConnects, RejectResumes]
+TIMED_FAULTS = (DnsOutage, RefuseConnects, StallConnects, RejectResumes)
+
+
+def schedule_end_s(faults: Iterable[Fault]) -> float:
+    """When ``faults`` stop acting (model seconds): the latest start of a fault or end of a
+    window; a window with no end counts from its start. 0.0 for no faults."""
+    ends = [f.at if not isinstance(f, TIMED_FAULTS) or f.end_s is None else f.end_s for f in faults]
+    return max(ends, default=0.0)
 
 
 FAULT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (

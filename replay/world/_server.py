@@ -6,29 +6,46 @@ and Resume validated (``QQBot `` token prefix, known session, seq in range); REA
 each op 1; a connection silent for ~60 s is dropped with no close frame; after ~1800 s a
 connection gets op 7 then close 4009 "Session timed out". Deterministic: all randomness
 comes from the ``random.Random`` the simulator passes in.
+
+Faults are applied here, once, for both links (``apply`` for a scheduled fault, ``trigger``
+for one injected now); the network it sends through (``network``) knows which timed faults
+are in force and which flows are black-holed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 import orjson
 
+from ._faults import (
+    TIMED_FAULTS, Ban, Fault, HalfOpen, InvalidateSessions, RejectResumes, ServerClose,
+    ServerReconnect,
+)
+from ._network import Network
 from ._spec import WorldSpec
 
 GATEWAY_URL = "wss://api.sgroup.qq.com/websocket"
 
 
 class ServerLink(Protocol):
-    """What the server needs from the simulator."""
+    """What the server needs from a link (the simulator or the chaos gateway).
 
-    now: float
+    ``now`` is model seconds. ``to_client`` and ``close_to_client`` are only called for
+    flows that are not black-holed; ``black_hole`` tells the link a flow just was.
+    """
+
+    @property
+    def now(self) -> float: ...
 
     def to_client(self, conn: int, text: str) -> None: ...
 
     def close_to_client(self, conn: int, code: int | None, reason: str) -> None: ...
+
+    def black_hole(self, conn: int) -> None: ...
 
     def after(self, delay_s: float, action: Callable[[], None]) -> None: ...
 
@@ -62,9 +79,8 @@ class GatewayServer:
     """The server side of the simulated world.
 
     ``accept(conn)`` on a new socket, ``receive(conn, text)`` for each client frame,
-    ``client_closed(conn)`` when the client closes. Faults are applied by the simulator
-    through ``close``, ``half_open``, ``invalidate_sessions`` and the ``banned`` /
-    ``reject_resumes`` predicates it installs.
+    ``client_closed(conn)`` when the client closes; ``apply(fault)`` at a fault's time,
+    ``trigger(fault)`` to inject one now.
     """
 
     REPLAY_LOG_LIMIT = 5000
@@ -77,8 +93,8 @@ class GatewayServer:
         self.sessions: dict[str, ServerSession] = {}
         self.session_counter = 0
         self.message_counter = 0
+        self.network = Network(world.faults)
         self.banned_code: int | None = None
-        self.reject_resumes: Callable[[float], tuple[bool, int | None]] = lambda now: (False, None)
         self.last_drop_at: float | None = None
         self.pushed: list[tuple[float, str]] = []
         """(virtual time, d.id) of every message dispatch pushed to a session."""
@@ -114,6 +130,10 @@ class GatewayServer:
         if sc is None or not sc.open:
             return
         self._forget(sc)
+        if self.network.is_black_holed(conn):
+            self.link.note("server_closed_unseen", conn=conn, code=code)
+            return
+        self.link.note("server_closed", conn=conn, code=code, reason=reason)
         self.link.close_to_client(conn, code, reason)
 
     def client_closed(self, conn: int) -> None:
@@ -134,14 +154,55 @@ class GatewayServer:
     def open_conns(self) -> list[int]:
         return sorted(c for c, sc in self.conns.items() if sc.open)
 
-    def invalidate_sessions(self) -> None:
-        for session in self.sessions.values():
-            session.valid = False
+    # -- faults ---------------------------------------------------------------------
+    def apply(self, fault: Fault) -> None:
+        """Apply ``fault`` now: act on the open connections for a fault that acts once; a
+        timed fault is already in force through ``network`` and is only noted."""
+        if isinstance(fault, TIMED_FAULTS):
+            self.link.note("fault", fault=type(fault).__name__, duration_s=fault.duration_s)
+            return
+        conns = self.open_conns()
+        if isinstance(fault, ServerClose):
+            self.link.note("fault", fault="ServerClose", code=fault.code)
+            for conn in conns:
+                self.close(conn, fault.code, fault.reason)
+        elif isinstance(fault, ServerReconnect):
+            self.link.note("fault", fault="ServerReconnect")
+            for conn in conns:
+                self.server_reconnect(conn)
+        elif isinstance(fault, InvalidateSessions):
+            self.link.note("fault", fault="InvalidateSessions")
+            for session in self.sessions.values():
+                session.valid = False
+            for conn in conns:
+                self.close(conn, None, "")
+        elif isinstance(fault, HalfOpen):
+            self.link.note("fault", fault="HalfOpen", conns=conns)
+            for conn in conns:
+                self.network.black_hole(conn)
+                self.link.black_hole(conn)
+                self.link.note("half_open", conn=conn)
+        elif isinstance(fault, Ban):
+            self.link.note("fault", fault="Ban", code=fault.code)
+            self.banned_code = fault.code
+            for conn in conns:
+                self.close(conn, fault.code, fault.reason)
+
+    def trigger(self, fault: Fault) -> None:
+        """Apply ``fault`` now, whatever its ``at``; a timed fault starts now for its duration."""
+        fault = dataclasses.replace(fault, at=self.link.now)
+        if isinstance(fault, TIMED_FAULTS):
+            self.network.add_window(fault)
+        self.apply(fault)
 
     # -- frames ---------------------------------------------------------------------
     def _send(self, sc: ServerConn, payload: dict[str, Any]) -> None:
         if sc.open:
-            self.link.to_client(sc.conn, orjson.dumps(payload).decode())
+            self._to_client(sc.conn, orjson.dumps(payload).decode())
+
+    def _to_client(self, conn: int, text: str) -> None:
+        if not self.network.is_black_holed(conn):
+            self.link.to_client(conn, text)
 
     def receive(self, conn: int, text: str) -> None:
         sc = self.conns.get(conn)
@@ -202,10 +263,10 @@ class GatewayServer:
     def _resume(self, sc: ServerConn, d: Any) -> None:
         if not self._gatekeep(sc, d):
             return
-        rejected, code = self.reject_resumes(self.link.now)
-        if rejected:
+        rejected = self.network.active(RejectResumes, self.link.now)
+        if rejected is not None:
             self.link.note("server_rejected_resume", conn=sc.conn)
-            self.close(sc.conn, code, "")
+            self.close(sc.conn, rejected.code, "")
             return
         session = self.sessions.get(str(d.get("session_id")))
         expired = (session is not None and session.lost_at is not None
@@ -227,7 +288,7 @@ class GatewayServer:
         self.resumes_accepted += 1
         for s, text in session.log:
             if s > seq:
-                self.link.to_client(sc.conn, text)
+                self._to_client(sc.conn, text)
         self._send(sc, {"op": 0, "s": session.seq, "t": "RESUMED", "d": ""})
         self._established(sc)
 
@@ -269,9 +330,9 @@ class GatewayServer:
         frame = self._message_frame(session, msg_id)
         self.pushed.append((self.link.now, msg_id))
         self.message_sessions[msg_id] = session.session_id
-        self.link.to_client(sc.conn, frame)
+        self._to_client(sc.conn, frame)
         if self.world.duplicate_probability and self.rng.random() < self.world.duplicate_probability:
-            self.link.to_client(sc.conn, self._message_frame(session, msg_id))
+            self._to_client(sc.conn, self._message_frame(session, msg_id))
         self._schedule_message(sc)
 
     def _message_frame(self, session: ServerSession, msg_id: str) -> str:

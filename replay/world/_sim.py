@@ -8,7 +8,6 @@ the client makes ``spin_limit`` steps without the virtual clock moving (a busy s
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import heapq
 import random
@@ -19,10 +18,7 @@ from qqgate import core
 from qqgate.core import Command, Input
 
 from ._client_model import ClientModel
-from ._faults import (
-    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
-    ServerReconnect, StallConnects,
-)
+from ._faults import DnsOutage, Fault, RefuseConnects, StallConnects
 from ._server import GATEWAY_URL, GatewayServer
 from ._spec import WorldSpec
 
@@ -73,10 +69,6 @@ class RunResult:
         return [msg_id for at, msg_id in self.pushed if at <= cutoff and msg_id not in delivered]
 
 
-def _in_window(now: float, start: float, duration: float | None) -> bool:
-    return now >= start and (duration is None or now < start + duration)
-
-
 class Simulation:
     """Run ``client`` in ``world`` for ``horizon_s`` virtual seconds with ``seed``.
 
@@ -98,7 +90,7 @@ class Simulation:
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = 0
         self.server = GatewayServer(world, self, random.Random(self.rng.getrandbits(64)))
-        self.server.reject_resumes = self._resume_rejection
+        self.network = self.server.network
         self.state = client.initial_state()
         self.trace: list[TraceEvent] = []
         self.journal: list[tuple[Input, tuple[Command, ...]]] = []
@@ -115,9 +107,7 @@ class Simulation:
         self.spin: dict[str, Any] | None = None
         self._timer_token = 0
         self._client_conns: set[int] = set()
-        self._blackholed: set[int] = set()
-        self._live_faults: list[Fault] = []
-        """Connections whose flow a NAT dropped: frames vanish both ways, no close is seen."""
+        """Connections the client has open, as its transport sees them."""
         self.delivered_ids: list[str] = []
         self._token_counter = 0
         self._stopped = False
@@ -135,18 +125,15 @@ class Simulation:
         base = self.world.latency_s
         return base + self.rng.uniform(0.0, base / 2)
 
-    # -- the network, as the server sees it ---------------------------------------------
+    # -- ServerLink: the network, as the server sees it ---------------------------------
     def to_client(self, conn: int, text: str) -> None:
-        if conn in self._blackholed:
-            return
         self.after(self._latency(), lambda: self._feed_if_live(conn, core.FrameReceived(self.now, conn, text)))
 
     def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
-        if conn in self._blackholed:
-            self.note("server_closed_unseen", conn=conn, code=code)
-            return
-        self.note("server_closed", conn=conn, code=code, reason=reason)
         self.after(self._latency(), lambda: self._feed_if_live(conn, core.SocketClosed(self.now, conn, code, reason)))
+
+    def black_hole(self, conn: int) -> None:
+        """Nothing to do: ``network`` already drops the flow's frames both ways."""
 
     def _feed_if_live(self, conn: int, inp: Input) -> None:
         if isinstance(inp, core.SocketClosed):
@@ -154,73 +141,13 @@ class Simulation:
         self.feed(inp)
 
     # -- faults -------------------------------------------------------------------------
-    def _resume_rejection(self, now: float) -> tuple[bool, int | None]:
-        for f in self._faults():
-            if isinstance(f, RejectResumes) and _in_window(now, f.at, f.duration_s):
-                return True, f.code
-        return False, None
-
-    def _window(self, kind: type, now: float) -> Any:
-        for f in self._faults():
-            if isinstance(f, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)) and isinstance(f, kind) \
-                    and _in_window(now, f.at, f.duration_s):
-                return f
-        return None
-
-    def _faults(self) -> list[Fault]:
-        return [*self.world.faults, *self._live_faults]
-
     def _schedule_faults(self) -> None:
         for f in self.world.faults:
-            self._at(f.at, functools.partial(self._dispatch_fault, f))
-
-    def _dispatch_fault(self, f: Fault) -> None:
-        """Apply an instantaneous fault now; note the start of a window fault."""
-        if isinstance(f, ServerClose):
-            self._fault_close(f.code, f.reason)
-        elif isinstance(f, ServerReconnect):
-            self._fault_reconnect()
-        elif isinstance(f, InvalidateSessions):
-            self._fault_invalidate()
-        elif isinstance(f, HalfOpen):
-            self._fault_half_open()
-        elif isinstance(f, Ban):
-            self._fault_ban(f.code, f.reason)
-        else:
-            self.note("fault", fault=type(f).__name__, duration_s=f.duration_s)
+            self._at(f.at, functools.partial(self.server.apply, f))
 
     def _at(self, at: float, action: Callable[[], None]) -> None:
         self._order += 1
         heapq.heappush(self._queue, (at, self._order, action))
-
-    def _fault_close(self, code: int | None, reason: str) -> None:
-        self.note("fault", fault="ServerClose", code=code)
-        for conn in self.server.open_conns():
-            self.server.close(conn, code, reason)
-
-    def _fault_reconnect(self) -> None:
-        self.note("fault", fault="ServerReconnect")
-        for conn in self.server.open_conns():
-            self.server.server_reconnect(conn)
-
-    def _fault_invalidate(self) -> None:
-        self.note("fault", fault="InvalidateSessions")
-        self.server.invalidate_sessions()
-        for conn in self.server.open_conns():
-            self.server.close(conn, None, "")
-
-    def _fault_half_open(self) -> None:
-        conns = self.server.open_conns()
-        self.note("fault", fault="HalfOpen", conns=conns)
-        for conn in conns:
-            self._blackholed.add(conn)
-            self.note("half_open", conn=conn)
-
-    def _fault_ban(self, code: int, reason: str) -> None:
-        self.note("fault", fault="Ban", code=code)
-        self.server.banned_code = code
-        for conn in self.server.open_conns():
-            self.server.close(conn, code, reason)
 
     # -- the client harness ---------------------------------------------------------------
     def feed(self, inp: Input) -> None:
@@ -268,7 +195,7 @@ class Simulation:
         now = self.now
         if isinstance(cmd, core.FetchToken):
             self.note("request", what="token")
-            if self._window(DnsOutage, now):
+            if self.network.active(DnsOutage, now):
                 self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
             else:
                 self._token_counter += 1
@@ -276,7 +203,7 @@ class Simulation:
                 self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
         elif isinstance(cmd, core.ResolveGateway):
             self.note("request", what="gateway")
-            if self._window(DnsOutage, now):
+            if self.network.active(DnsOutage, now):
                 self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
             else:
                 limit = core.SessionStartLimit(1000, 1000 - self.server.identifies, 86_400_000, 1)
@@ -284,7 +211,7 @@ class Simulation:
         elif isinstance(cmd, core.OpenSocket):
             self._open(cmd.conn)
         elif isinstance(cmd, core.SendFrame):
-            if cmd.conn in self._client_conns and not cmd.conn in self._blackholed:
+            if cmd.conn in self._client_conns and not self.network.is_black_holed(cmd.conn):
                 conn, text = cmd.conn, cmd.text
                 self.after(self._latency(), lambda: self.server.receive(conn, text))
             self._note_sent(cmd)
@@ -324,14 +251,15 @@ class Simulation:
     def _open(self, conn: int) -> None:
         now = self.now
         self.note("open", conn=conn)
-        if self._window(DnsOutage, now):
+        if self.network.active(DnsOutage, now):
             self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, DNS_ERROR)))
             return
-        refused = self._window(RefuseConnects, now)
-        if refused:
-            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, refused.error)))
+        refused = self.network.active(RefuseConnects, now)
+        if refused is not None:
+            error = refused.error
+            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, error)))
             return
-        if self._window(StallConnects, now):
+        if self.network.active(StallConnects, now):
             self.note("connect_stalled", conn=conn)
             return
 
@@ -366,13 +294,8 @@ class Simulation:
             self.now = max(self.now, until)
 
     def inject(self, fault: Fault) -> None:
-        """Apply ``fault`` now (its ``at`` is ignored; a window fault starts now)."""
-        fault = dataclasses.replace(fault, at=self.now)
-        self._live_faults.append(fault)
-        if isinstance(fault, (DnsOutage, RefuseConnects, StallConnects, RejectResumes)):
-            self.note("fault", fault=type(fault).__name__, duration_s=fault.duration_s)
-            return
-        self._dispatch_fault(fault)
+        """Apply ``fault`` now (its ``at`` is ignored; a timed fault starts now)."""
+        self.server.trigger(fault)
 
     def result(self) -> RunResult:
         """The run so far as a RunResult."""

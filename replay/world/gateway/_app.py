@@ -27,6 +27,7 @@ from gevent.server import StreamServer  # type: ignore[import-untyped, unused-ig
 import orjson
 
 from .._faults import Fault, fault_from_json
+from .._network import TimedT
 from .._spec import WorldSpec
 from ._http import HttpConnection
 from ._link import GatewayEvent, RealTimeLink
@@ -201,9 +202,9 @@ class ChaosGateway:
         return self.link.now
 
     def trigger(self, fault: Fault) -> None:
-        """Apply ``fault`` now (its ``at`` is ignored; a window fault starts now for its duration)."""
+        """Apply ``fault`` now (its ``at`` is ignored; a timed fault starts now for its duration)."""
         link = self.link
-        self.call(lambda: link.apply(fault))
+        self.call(lambda: link.trigger(fault))
 
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.01) -> bool:
         """Poll ``predicate`` until it holds (True) or ``timeout_s`` passes (False); works from any thread."""
@@ -228,7 +229,7 @@ class ChaosGateway:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         HttpConnection(self, sock).serve()
 
-    def window(self, kind: type) -> Any:
+    def window(self, kind: type[TimedT]) -> TimedT | None:
         return self.link.window(kind)
 
     def note(self, kind: str, **fields: Any) -> None:
@@ -274,7 +275,7 @@ class ChaosGateway:
                 fault = fault_from_json(orjson.loads(body))
             except (ValueError, TypeError) as exc:
                 return error(400, str(exc))
-            self.link.apply(fault)
+            self.link.trigger(fault)
             return 200, {"applied": type(fault).__name__}
         if path in ("/_chaos/state", "/_chaos/trigger"):
             return error(405, "method not allowed")

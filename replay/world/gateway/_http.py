@@ -29,6 +29,7 @@ from wsproto.events import AcceptConnection, Request
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from .._faults import DnsOutage, RefuseConnects, StallConnects
+from .._network import TimedT
 from ._ws import RECV_BYTES, WsOutlet, drop
 
 MAX_BODY_BYTES = 1 << 20
@@ -38,7 +39,9 @@ WEBSOCKET_PATHS = ("/websocket", "/websocket/")
 class Frontend(Protocol):
     """What a connection needs from the gateway (``_app.ChaosGateway`` provides it)."""
 
-    def window(self, kind: type) -> Any: ...
+    def window(self, kind: type[TimedT]) -> TimedT | None:
+        """The timed fault of ``kind`` in force now, or None."""
+        ...
 
     def note(self, kind: str, **fields: Any) -> None: ...
 
@@ -149,7 +152,7 @@ class HttpConnection:
 
     def _upgrade(self, request: h11.Request) -> None:
         refused = self.frontend.window(RefuseConnects)
-        if refused:
+        if refused is not None:
             self.frontend.note("connect_refused", error=refused.error)
             reset(self.sock)
             return

@@ -1,6 +1,6 @@
-"""A real-time ServerLink: the chaos gateway's clock, timers, notes and fault schedule.
+"""A real-time ServerLink: the chaos gateway's clock, timers, notes and connections.
 
-The simulator (``replay/_sim.py``) joins ``GatewayServer`` to a client on a virtual clock;
+The simulator (``world/_sim.py``) joins ``GatewayServer`` to a client on a virtual clock;
 this link joins the same model to real sockets on ``time.monotonic()``. Model time runs
 ``time_scale`` times faster than wall time: ``now`` is ``(monotonic() - t0) × time_scale``
 and ``after(delay)`` sleeps ``delay / time_scale`` real seconds, so every duration of the
@@ -9,12 +9,13 @@ by the same factor. Only the Hello ``heartbeat_interval`` leaves the model as a 
 client reads, so the link hands the model a world whose interval is already divided by
 the scale; a client that obeys Hello then heartbeats at the model's pace.
 
-Faults are applied exactly as ``Simulation._fault_*`` applies them (same notes, same
-calls into the model). Differences, all forced by real sockets: a black-holed (half-open)
-connection also hides the client's own close from the model, which then drops the flow
-by its heartbeat watchdog as it would behind a NAT; ``DnsOutage`` cannot break name
-resolution of a loopback address, so it resets every TCP connection (REST included);
-``latency_s`` is not added (loopback has its own).
+Faults are applied by the model (``GatewayServer.apply`` at their time, ``trigger`` now),
+as in the simulator; this link only schedules them and carries out what the model asks
+(a close, a black hole). Differences, all forced by real sockets: a black-holed
+(half-open) connection also hides the client's own close from the model, which then drops
+the flow by its heartbeat watchdog as it would behind a NAT; ``DnsOutage`` cannot break name
+resolution of a loopback address, so it resets every TCP connection (REST included, see
+``_http``); ``latency_s`` is not added (loopback has its own).
 
 Everything here runs in the gateway's gevent hub and never yields: the model is entered
 by one greenlet at a time and always runs to completion.
@@ -35,14 +36,10 @@ import gevent.pool  # type: ignore[import-untyped, unused-ignore]
 import orjson
 
 from .._server import GatewayServer
-from .._faults import (
-    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
-    ServerClose, ServerReconnect, StallConnects,
-)
+from .._faults import Fault
+from .._network import Network, TimedT
 from .._spec import WorldSpec
 
-WindowFault = DnsOutage | RefuseConnects | StallConnects | RejectResumes
-WINDOW_FAULTS = (DnsOutage, RefuseConnects, StallConnects, RejectResumes)
 EVENT_LIMIT = 200_000
 """Keep at most this many events (the oldest half is dropped past it): runs may last days."""
 
@@ -65,10 +62,6 @@ class Outlet(Protocol):
     def blackhole(self) -> None: ...
 
 
-def _in_window(now: float, start: float, duration: float | None) -> bool:
-    return now >= start and (duration is None or now < start + duration)
-
-
 def scaled_world(world: WorldSpec, time_scale: float) -> WorldSpec:
     """The world the model runs: the Hello interval (ms, read by the client) divided by the scale."""
     interval = max(1, round(world.heartbeat_interval_ms / time_scale))
@@ -76,7 +69,11 @@ def scaled_world(world: WorldSpec, time_scale: float) -> WorldSpec:
 
 
 class RealTimeLink:
-    """``ServerLink`` on the wall clock, plus the connection registry and the fault schedule."""
+    """``ServerLink`` on the wall clock, plus the connection registry and the fault schedule.
+
+    ``server`` is the model, ``network`` its view of the faults in force and the black-holed
+    flows.
+    """
 
     def __init__(self, world: WorldSpec, time_scale: float, rng: random.Random,
                  on_event: Callable[[GatewayEvent], None] | None = None) -> None:
@@ -87,14 +84,12 @@ class RealTimeLink:
         self._t0 = time.monotonic()
         self._timers = gevent.pool.Group()
         self._outlets: dict[int, Outlet] = {}
-        self._blackholed: set[int] = set()
         self._conn_counter = 0
-        self._windows: list[WindowFault] = [f for f in world.faults if isinstance(f, WINDOW_FAULTS)]
         self._on_event = on_event
         self._stopped = False
         self.events: list[GatewayEvent] = []
         self.server = GatewayServer(scaled_world(world, time_scale), self, rng)
-        self.server.reject_resumes = self._resume_rejection
+        self.network: Network = self.server.network
 
     # -- ServerLink --------------------------------------------------------------------
     @property
@@ -135,18 +130,18 @@ class RealTimeLink:
 
     def to_client(self, conn: int, text: str) -> None:
         outlet = self._outlets.get(conn)
-        if outlet is None or conn in self._blackholed:
-            return
-        outlet.send_text(text)
+        if outlet is not None:
+            outlet.send_text(text)
 
     def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
-        if conn in self._blackholed:
-            self.note("server_closed_unseen", conn=conn, code=code)
-            return
-        self.note("server_closed", conn=conn, code=code, reason=reason)
         outlet = self._outlets.get(conn)
         if outlet is not None:
             outlet.close(code, reason)
+
+    def black_hole(self, conn: int) -> None:
+        outlet = self._outlets.get(conn)
+        if outlet is not None:
+            outlet.blackhole()
 
     # -- connections (called by the WebSocket layer) --------------------------------------
     def attach(self, outlet: Outlet) -> int:
@@ -160,7 +155,7 @@ class RealTimeLink:
 
     def received(self, conn: int, text: str) -> None:
         """A text frame from the client (ignored while the flow is black-holed)."""
-        if conn in self._blackholed:
+        if self.network.is_black_holed(conn):
             return
         self._note_frame(conn, text)
         self._run(lambda: self.server.receive(conn, text))
@@ -185,8 +180,8 @@ class RealTimeLink:
     def detached(self, conn: int, code: int | None) -> None:
         """The connection ended (client close frame, EOF, reset, or after our own close)."""
         self._outlets.pop(conn, None)
-        if conn in self._blackholed:
-            self._blackholed.discard(conn)
+        if self.network.is_black_holed(conn):
+            self.network.forget(conn)
             self.note("client_closed_unseen", conn=conn, code=code)
             return
         self.note("ws_ended", conn=conn, code=code)
@@ -195,60 +190,19 @@ class RealTimeLink:
     def open_conns(self) -> list[int]:
         return self.server.open_conns()
 
-    # -- fault windows ----------------------------------------------------------------------
-    def window(self, kind: type) -> Any:
-        """The active window fault of ``kind`` (DnsOutage, RefuseConnects, ...), or None."""
-        now = self.now
-        for f in self._windows:
-            if isinstance(f, kind) and _in_window(now, f.at, f.duration_s):
-                return f
-        return None
+    # -- faults ------------------------------------------------------------------------------
+    def window(self, kind: type[TimedT]) -> TimedT | None:
+        """The timed fault of ``kind`` (DnsOutage, RefuseConnects, ...) in force now, or None."""
+        return self.network.active(kind, self.now)
 
-    def _resume_rejection(self, now: float) -> tuple[bool, int | None]:
-        for f in self._windows:
-            if isinstance(f, RejectResumes) and _in_window(now, f.at, f.duration_s):
-                return True, f.code
-        return False, None
-
-    # -- the fault schedule (mirrors Simulation._schedule_faults) ---------------------------
     def schedule_faults(self) -> None:
+        """Apply each of the world's faults at its time (model seconds from the start)."""
         for f in self.world.faults:
-            self.after(f.at - self.now, functools.partial(self.apply, f, scheduled=True))
+            self.after(f.at - self.now, functools.partial(self.server.apply, f))
 
-    def apply(self, fault: Fault, scheduled: bool = False) -> None:
-        """Apply ``fault`` now. A window fault given here (not scheduled) starts now."""
-        if isinstance(fault, ServerClose):
-            self.note("fault", fault="ServerClose", code=fault.code)
-            for conn in self.server.open_conns():
-                self.server.close(conn, fault.code, fault.reason)
-        elif isinstance(fault, ServerReconnect):
-            self.note("fault", fault="ServerReconnect")
-            for conn in self.server.open_conns():
-                self.server.server_reconnect(conn)
-        elif isinstance(fault, InvalidateSessions):
-            self.note("fault", fault="InvalidateSessions")
-            self.server.invalidate_sessions()
-            for conn in self.server.open_conns():
-                self.server.close(conn, None, "")
-        elif isinstance(fault, HalfOpen):
-            conns = self.server.open_conns()
-            self.note("fault", fault="HalfOpen", conns=conns)
-            for conn in conns:
-                self._blackholed.add(conn)
-                outlet = self._outlets.get(conn)
-                if outlet is not None:
-                    outlet.blackhole()
-                self.note("half_open", conn=conn)
-        elif isinstance(fault, Ban):
-            self.note("fault", fault="Ban", code=fault.code)
-            self.server.banned_code = fault.code
-            for conn in self.server.open_conns():
-                self.server.close(conn, fault.code, fault.reason)
-        else:
-            if not scheduled:
-                fault = dataclasses.replace(fault, at=self.now)
-                self._windows.append(fault)
-            self.note("fault", fault=type(fault).__name__, duration_s=fault.duration_s)
+    def trigger(self, fault: Fault) -> None:
+        """Apply ``fault`` now, whatever its ``at``; a timed fault starts now for its duration."""
+        self.server.trigger(fault)
 
     def stop(self) -> None:
         """Cancel every timer and forget the connections (their sockets are closed by their owners)."""
