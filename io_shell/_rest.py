@@ -11,15 +11,14 @@ secret or an access token (protocol.md, "REST facts"; design.md, "The journal").
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import requests
 
 from qqgate import core
 
 from ._config import ShellConfig
-
-_T = TypeVar("_T")
+from ._cooperative import run_cooperatively
 
 _BODY_SNIPPET = 200
 """At most this many characters of an error body go into a message."""
@@ -27,31 +26,6 @@ _BODY_SNIPPET = 200
 
 class RestError(Exception):
     """A REST call failed: network, TLS, timeout, HTTP status or an unusable body."""
-
-
-def run_cooperatively(fn: Callable[..., _T], *args: Any) -> _T:
-    """Run blocking ``fn(*args)`` without blocking the gevent hub; exceptions propagate.
-
-    On the calling greenlet when ``socket`` is monkey-patched, else in the hub's threadpool.
-    """
-    import gevent  # type: ignore[import-untyped]
-    import gevent.monkey  # type: ignore[import-untyped]
-
-    if gevent.monkey.is_module_patched("socket"):
-        return fn(*args)
-
-    def boxed() -> tuple[bool, Any]:
-        # Exceptions travel back as values: gevent prints a traceback for every task that raises.
-        try:
-            return True, fn(*args)
-        except Exception as exc:  # noqa: BLE001 - re-raised on the calling greenlet
-            return False, exc
-
-    ok, value = gevent.get_hub().threadpool.apply(boxed)
-    if not ok:
-        raise value
-    result: _T = value
-    return result
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ step, or at once on ``flush()`` and ``close()``.
 Two writer modes:
 
 - ``"gevent"``: the writer is a greenlet; encoding and the blocking commit run in gevent's
-  threadpool (``get_hub().threadpool.apply``), so the hub keeps serving other greenlets.
+  threadpool (``io_shell._cooperative.in_threadpool``), so the hub keeps serving other greenlets.
   ``record``/``flush``/``close`` must be called from the hub's thread.
 - ``"thread"``: the writer is a daemon OS thread (plain programs, tests).
 
@@ -32,18 +32,18 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterable, Literal, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Literal, Protocol
 
 import orjson
 from eventsourcing.persistence import StoredEvent
 
 from qqgate import core
 
+from .._cooperative import in_threadpool
 from ._encode import StepEncoder
 from ._store import STEP_TOPIC, JournalStoreError, JournalWriteError, Store, parse_target, preload_driver
 
 Mode = Literal["auto", "gevent", "thread"]
-T = TypeVar("T")
 Step = tuple[core.Input, tuple[core.Command, ...]]
 
 MAX_PENDING = 200_000
@@ -56,26 +56,6 @@ class _Event(Protocol):
     def clear(self) -> None: ...
 
     def wait(self, timeout: float | None = None) -> bool: ...
-
-
-def _in_threadpool(fn: Callable[[], T]) -> T:
-    """Run ``fn`` in gevent's threadpool, waiting cooperatively; re-raise its exception here.
-
-    The exception travels back as a value so that gevent does not also print it.
-    """
-    import gevent  # type: ignore[import-untyped]
-
-    def call() -> tuple[bool, Any]:
-        try:
-            return True, fn()
-        except BaseException as exc:  # handed back to the caller below
-            return False, exc
-
-    ok, value = gevent.get_hub().threadpool.apply(call)
-    if not ok:
-        raise value
-    result: T = value
-    return result
 
 
 def _threading_patched() -> bool:
@@ -112,9 +92,9 @@ class JournalRecorder:
         self._new_event: Callable[[], _Event]
         self._writer: Any
         if mode == "gevent":
-            import gevent
+            import gevent  # type: ignore[import-untyped]
             import gevent.event  # type: ignore[import-untyped]
-            self._new_event, self._offload = gevent.event.Event, _in_threadpool
+            self._new_event, self._offload = gevent.event.Event, in_threadpool
         else:
             self._new_event, self._offload = threading.Event, lambda fn: fn()
         self._wake = self._new_event()
@@ -336,7 +316,7 @@ def open_recorder(target: str | os.PathLike[str], header: dict[str, Any],
 
     if chosen == "gevent":
         preload_driver(target)  # imports must happen on the hub's thread, not in the pool
-        store = _in_threadpool(open_and_start)
+        store = in_threadpool(open_and_start)
     else:
         store = open_and_start()
     return JournalRecorder(store, session, redactor, batch_size=batch_size,
