@@ -1,10 +1,16 @@
-"""Figures 3 and 4: journal append (eventsourcing, batched) against bare sqlite3, and journal replay."""
+"""Figures 3 and 4: journal encode and append (eventsourcing, batched) against their floors, and
+journal replay.
+
+``python -m benchmarks._journal [--quick]`` runs these figures alone and prints their table.
+"""
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -13,12 +19,15 @@ from pathlib import Path
 import orjson
 
 from qqgate import core
+from qqgate.core.journal import Redactor, read_journal, step_line, step_record
 from qqgate.io_shell.journal import journal_bytes, list_sessions, open_recorder
-from qqgate.replay._journal import read_journal
-from qqgate.replay._verify import verify
+from qqgate.replay import replay_journal
 from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 
-from ._stats import Figure
+from ._stats import Figure, render
+
+LIVE_STEPS_PER_S = 10
+"""A generous live bot: a few steps per second (heartbeats, their ACKs, dispatches and settles)."""
 
 Steps = list[tuple[core.Input, tuple[core.Command, ...]]]
 
@@ -41,9 +50,9 @@ def _recorder_rate(target: str, steps: Steps, n: int) -> float:
 def _bare_sqlite_rate(path: str, steps: Steps, n: int, batch: int = 256) -> float:
     """The same rows (session id, version, topic, encoded record), pre-encoded, through
     sqlite3.executemany in batches of ``batch`` with WAL: the storage floor."""
-    redactor = core.Redactor()
+    redactor = Redactor()
     session = uuid.uuid4().bytes
-    rows = [(session, i, "qqgate:step", orjson.dumps(core.step_record(i - 1, inp, commands, redactor)))
+    rows = [(session, i, "qqgate:step", step_line(i - 1, inp, commands, redactor))
             for i, (inp, commands) in enumerate(itertools.islice(itertools.cycle(steps), n), start=2)]
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -58,11 +67,38 @@ def _bare_sqlite_rate(path: str, steps: Steps, n: int, batch: int = 256) -> floa
     return rate
 
 
+def _encode_us(steps: Steps) -> tuple[float, float]:
+    """µs per step of the journal's one encoder (``step_line``: codec, redaction, orjson), and of
+    ``orjson.dumps`` alone on the same records built beforehand (the serialization floor)."""
+    secrets = [("bench-client-secret", "client-secret")]
+    redactor = Redactor(secrets)
+    start = time.perf_counter()
+    for i, (inp, commands) in enumerate(steps, start=1):
+        step_line(i, inp, commands, redactor)
+    encode = (time.perf_counter() - start) / len(steps) * 1e6
+    redactor = Redactor(secrets)
+    records = [step_record(i, inp, commands, redactor) for i, (inp, commands) in enumerate(steps, start=1)]
+    start = time.perf_counter()
+    for record in records:
+        orjson.dumps(record)
+    return encode, (time.perf_counter() - start) / len(records) * 1e6
+
+
 def measure(quick: bool) -> list[Figure]:
     steps = sample_steps(2.0 if quick else 12.0)
     n = 20_000 if quick else 200_000
     repeats = 2 if quick else 5
     figures: list[Figure] = []
+    encode, floor = zip(*(_encode_us(steps) for _ in range(repeats * 2 + 1)))
+    fig = Figure(3, f"journal encode, one step ({len(steps)} steps)", "µs/step", list(encode),
+                 goal=f"≤ 1 % of a CPU at {LIVE_STEPS_PER_S} steps/s (≤ 1000 µs)",
+                 baseline_name="orjson.dumps of the built records µs", baseline_values=list(floor),
+                 ratio_values=[a / b for a, b in zip(encode, floor)],
+                 note="core.journal.step_line: encode the input and commands, redact, orjson; the one "
+                      f"encoder of every journal; at {LIVE_STEPS_PER_S} steps/s a live bot spends "
+                      f"{min(encode) * LIVE_STEPS_PER_S / 1e4:.4f} % of a CPU on it")
+    fig.met = fig.median * LIVE_STEPS_PER_S <= 10_000
+    figures.append(fig)
     with tempfile.TemporaryDirectory() as tmp:
         rates, bare = [], []
         for r in range(repeats):
@@ -97,12 +133,12 @@ def measure(quick: bool) -> list[Figure]:
         for _ in range(repeats):
             start = time.perf_counter()
             journal = read_journal(jsonl.read_bytes())
-            if verify(journal).divergence is not None:
+            if replay_journal(journal).divergence is not None:
                 raise RuntimeError("benchmark journal diverged: the replay figure would be meaningless")
             from_jsonl.append(len(journal.steps) / (time.perf_counter() - start))
             start = time.perf_counter()
             journal = read_journal(journal_bytes(target, session))
-            if verify(journal).divergence is not None:
+            if replay_journal(journal).divergence is not None:
                 raise RuntimeError("benchmark journal diverged: the replay figure would be meaningless")
             from_store.append(len(journal.steps) / (time.perf_counter() - start))
         figures.append(Figure(4, f"journal replay from JSON lines ({len(steps)} steps)", "steps/s", from_jsonl,
@@ -110,3 +146,15 @@ def measure(quick: bool) -> list[Figure]:
         figures.append(Figure(4, f"journal replay from SQLite ({len(steps)} steps)", "steps/s",
                               from_store, note="read the store, then the same"))
     return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks._journal", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few repeats, small sizes")
+    args = parser.parse_args(argv)
+    sys.stdout.write(render(measure(args.quick), "quick" if args.quick else "full"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

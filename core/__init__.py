@@ -1,7 +1,9 @@
 """qqgate.core: the pure QQ Bot gateway connection reducer.
 
 ``step(state, input) -> (state, commands)`` and ``next_deadline(state)``; no I/O, no
-clock, no OS randomness. See design.md ("The core").
+clock, no OS randomness. See design.md ("The core"). The journal format that records its
+steps is the subpackage ``qqgate.core.journal`` (imported on its own: the core does not
+need it).
 
 Typical use::
 
@@ -11,7 +13,6 @@ Typical use::
 """
 
 from ._close_codes import CLIENT_RESUME_CLOSE, CLOSE_CODES, CloseAction, CloseRule, Delay, close_rule
-from ._codec import CodecError, decode_command, decode_input, encode_command, encode_input
 from ._commands import (
     CloseSocket, Command, Deliver, Dispatch, Fatal, FetchToken, Log, OpenSocket,
     ResolveGateway, SendFrame, StatusChanged,
@@ -25,7 +26,6 @@ from ._inputs import (
 )
 from ._invariants import check_step
 from ._phases import Phase
-from ._records import FORMAT, FORMAT_VERSION, Redactor, header_record, step_record
 from ._state import Counters, State, initial_state, next_deadline
 from ._step import step
 
@@ -33,13 +33,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CLIENT_RESUME_CLOSE", "CLOSE_CODES", "CloseAction", "CloseRule", "Delay", "close_rule",
-    "CodecError", "decode_command", "decode_input", "encode_command", "encode_input",
     "CloseSocket", "Command", "Deliver", "Dispatch", "Fatal", "FetchToken", "Log", "OpenSocket",
     "ResolveGateway", "SendFrame", "StatusChanged",
     "Config", "ConfigError", "Op", "decode_frame",
     "ConnectFailed", "DispatchSettled", "FrameReceived", "GatewayFailed", "GatewayResolved",
     "Input", "SendFailed", "SessionStartLimit", "SocketClosed", "SocketOpened", "Start", "Stop",
     "Tick", "TokenFailed", "TokenIssued",
-    "check_step", "Phase", "FORMAT", "FORMAT_VERSION", "Redactor", "header_record", "step_record", "Counters", "State", "initial_state", "next_deadline", "step",
+    "check_step", "Phase", "Counters", "State", "initial_state", "next_deadline", "step",
     "__version__",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from qqgate import core
+from qqgate.core.journal import describe_core, journal_header
 
 DEFAULT_API_BASE = "https://api.sgroup.qq.com"
 """OpenAPI base (protocol.md, "REST facts")."""
@@ -102,20 +103,20 @@ class ShellConfig:
 
     @property
     def secrets(self) -> Sequence[tuple[str, str]]:
-        """(secret, label) pairs to redact from journals and logs (``core.Redactor`` format)."""
+        """(secret, label) pairs to redact from journals and logs (``core.journal.Redactor`` format)."""
         return ((self.client_secret, "client-secret"),)
 
     def journal_header(self) -> dict[str, Any]:
-        """The header fields of this run's journal: the core config as ``replay._verify`` reads it."""
-        versions: dict[str, str] = {"qqgate": core.__version__}
+        """The header fields of this run's journal (``core.journal.journal_header``): the core and
+        its config, the seed, the bot and API base, and the versions of the shell's libraries."""
+        versions: dict[str, str] = {}
         for module in ("gevent", "websocket", "requests"):
             try:
                 versions[module] = str(__import__(module).__version__)
             except Exception:  # pragma: no cover - a missing optional module is not an error here
                 continue
-        return {"client": {"client": "core", "version": core.__version__, "config": self.core.to_dict()},
-                "seed": self.core.seed, "app_id": self.app_id, "api_base": self.api_base,
-                "versions": versions}
+        return journal_header(describe_core(self.core), seed=self.core.seed, app_id=self.app_id,
+                              api_base=self.api_base, versions=versions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **fields: Any) -> "ShellConfig":

@@ -26,6 +26,7 @@ import gevent.queue  # type: ignore[import-untyped]
 import orjson
 
 from qqgate import core
+from qqgate.core.journal import Redactor
 
 from . import _rest
 from ._config import Recorder, ShellConfig
@@ -128,7 +129,7 @@ class Driver:
         self._timer = _Timer(self.put)
         self.connections: dict[int, Connection] = {}
         self._rest: set[Any] = set()
-        self._redactor = core.Redactor(config.secrets)
+        self._redactor = Redactor(config.secrets)
         self._last_ready_at: float | None = None
         self._detail = "not started"
         self._last_fatal: str | None = None

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from qqgate import core
+from qqgate.core.journal import Redactor
 
 from ._config import ShellConfig
 from ._cooperative import run_cooperatively
@@ -26,13 +27,6 @@ _BODY_SNIPPET = 200
 
 class RestError(Exception):
     """A REST call failed: network, TLS, timeout, HTTP status or an unusable body."""
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "«redacted»")
-    return text
 
 
 def _describe_exception(exc: BaseException, timeout_s: float) -> str:
@@ -62,26 +56,30 @@ def _describe_exception(exc: BaseException, timeout_s: float) -> str:
     return f"{kind}: {text[:300]}"
 
 
-def _request(config: ShellConfig, method: str, url: str, secrets: tuple[str, ...],
-             **kwargs: Any) -> Any:
-    """One HTTP request; the decoded JSON body of a 2xx answer, else RestError."""
+def _redactor(*secrets: str) -> Redactor:
+    """Replaces each of ``secrets`` (the client secret, a token) with ``«redacted»`` in a message."""
+    return Redactor((secret, "redacted") for secret in secrets)
+
+
+def _request(config: ShellConfig, method: str, url: str, redactor: Redactor, **kwargs: Any) -> Any:
+    """One HTTP request; the decoded JSON body of a 2xx answer, else RestError (redacted)."""
     try:
         response = run_cooperatively(
             lambda: requests.request(method, url, timeout=config.request_timeout_s,
                                      verify=config.verify_tls, allow_redirects=False, **kwargs))
     except requests.exceptions.RequestException as exc:
-        raise RestError(_scrub(f"{method} {url}: {_describe_exception(exc, config.request_timeout_s)}",
-                               secrets)) from None
+        reason = _describe_exception(exc, config.request_timeout_s)
+        raise RestError(redactor.redact(f"{method} {url}: {reason}")) from None
     body_text = response.text
     if not 200 <= response.status_code < 300:
         snippet = " ".join(body_text.split())[:_BODY_SNIPPET]
-        raise RestError(_scrub(f"{method} {url}: HTTP {response.status_code}"
-                               + (f": {snippet}" if snippet else ""), secrets))
+        raise RestError(redactor.redact(f"{method} {url}: HTTP {response.status_code}"
+                                        + (f": {snippet}" if snippet else "")))
     try:
         return response.json()
     except ValueError:
         snippet = " ".join(body_text.split())[:_BODY_SNIPPET]
-        raise RestError(_scrub(f"{method} {url}: answer is not JSON: {snippet!r}", secrets)) from None
+        raise RestError(redactor.redact(f"{method} {url}: answer is not JSON: {snippet!r}")) from None
 
 
 def fetch_token(config: ShellConfig) -> tuple[str, float]:
@@ -91,16 +89,16 @@ def fetch_token(config: ShellConfig) -> tuple[str, float]:
     Raises RestError on any failure, including an answer without a usable token (the API
     reports bad credentials as ``{"code": ..., "message": ...}``).
     """
-    secrets = (config.client_secret,)
-    body = _request(config, "POST", config.token_url, secrets,
+    redactor = _redactor(config.client_secret)
+    body = _request(config, "POST", config.token_url, redactor,
                     json={"appId": config.app_id, "clientSecret": config.client_secret})
     if not isinstance(body, dict):
         raise RestError(f"POST {config.token_url}: answer is not a JSON object")
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
         detail = ", ".join(f"{k}={body[k]!r}" for k in ("code", "message") if k in body)
-        raise RestError(_scrub(f"POST {config.token_url}: no access_token in the answer"
-                               + (f" ({detail})" if detail else ""), secrets))
+        raise RestError(redactor.redact(f"POST {config.token_url}: no access_token in the answer"
+                                        + (f" ({detail})" if detail else "")))
     raw = body.get("expires_in")
     try:
         expires_in_s = float(raw)  # type: ignore[arg-type]
@@ -133,13 +131,13 @@ def resolve_gateway(config: ShellConfig, token: str) -> tuple[str, core.SessionS
     The URL is not checked here: the core rejects a non-ws(s) URL itself.
     """
     url = config.api_base.rstrip("/") + "/gateway/bot"
-    secrets = (config.client_secret, token)
-    body = _request(config, "GET", url, secrets,
+    redactor = _redactor(config.client_secret, token)
+    body = _request(config, "GET", url, redactor,
                     headers={"Authorization": f"QQBot {token}", "X-Union-Appid": config.app_id})
     if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"]:
         detail = ""
         if isinstance(body, dict):
             detail = ", ".join(f"{k}={body[k]!r}" for k in ("code", "message") if k in body)
-        raise RestError(_scrub(f"GET {url}: no url in the answer" + (f" ({detail})" if detail else ""),
-                               secrets))
+        raise RestError(redactor.redact(f"GET {url}: no url in the answer"
+                                        + (f" ({detail})" if detail else "")))
     return body["url"], _session_start_limit(body.get("session_start_limit"))

@@ -9,7 +9,8 @@ Parts, each a package or a small module, with one-way dependencies:
   ``_detectors`` (naming what a run shows), ``_report`` (a run as text), ``_runner`` (running
   and judging a scenario), ``legacy/`` (a model of hermes-agent's adapter), ``logs/`` (the
   hermes log importer), ``_log_replay`` (a real log re-run against both clients).
-- the journal (``_journal``, ``_verify``) and the checks (``_soak``, ``_fuzz``, ``_crash``).
+- journal replay (``_journal_replay``: a journal through the reducer its header names; the
+  format itself is ``qqgate.core.journal``) and the checks (``_soak``, ``_fuzz``, ``_crash``).
 - the command line (``cli`` and its ``*_cli`` modules).
 
 This face re-exports replay proper; the world has its own (``qqgate.replay.world``).
@@ -19,6 +20,7 @@ from ._detectors import (
     DETECTORS, FAILURE_NAMES, Finding, detect, detection_delay, established_intervals,
     half_open_cuts, last_inbound,
 )
+from ._journal_replay import model_from_header, replay_journal
 from ._report import clock, describe_world, excerpt, figures, log_lines, render_findings, stamp
 from ._runner import Outcome, journal_header, make_model, run_scenario, run_world
 from ._scenarios import SCENARIOS, Scenario
@@ -29,4 +31,5 @@ __all__ = [
     "clock", "describe_world", "excerpt", "figures", "log_lines", "render_findings", "stamp",
     "Outcome", "journal_header", "make_model", "run_scenario", "run_world",
     "SCENARIOS", "Scenario",
+    "model_from_header", "replay_journal",
 ]

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ._journal import JournalError, read_journal, write_journal
+from qqgate.core.journal import JournalError, journal_lines, read_journal
+
+from ._journal_replay import replay_journal
 from ._report import describe_world, excerpt, figures, log_lines, render_findings
 from ._runner import Outcome, journal_header, run_scenario
 from ._scenarios import SCENARIOS
-from ._verify import verify
 
 
 def _p(out: TextIO, label: str, text: str) -> None:
@@ -71,8 +72,9 @@ def simulate(args: argparse.Namespace) -> int:
     _p(out, "verdict", verdict(outcome))
     if args.journal is not None:
         with open(args.journal, "wb") as fh:
-            n = write_journal(fh, journal_header(outcome, scenario.name, args.seed, hours), outcome.run.journal)
-        _p(out, "journal", f"{n} steps written to {args.journal}")
+            fh.writelines(journal_lines(journal_header(outcome, scenario.name, args.seed, hours),
+                                        outcome.run.journal))
+        _p(out, "journal", f"{len(outcome.run.journal)} steps written to {args.journal}")
     if args.log is not None:
         args.log.write_text("".join(line + "\n" for line in log_lines(outcome.run)), encoding="utf-8")
         _p(out, "log", f"written to {args.log}")
@@ -106,7 +108,7 @@ def _replay_journal(args: argparse.Namespace, data: bytes) -> int:
     out = sys.stdout
     try:
         journal = read_journal(data)
-        result = verify(journal)
+        result = replay_journal(journal)
     except JournalError as exc:
         sys.stderr.write(f"qqgate replay: {args.file}: {exc}\n")
         return 2

@@ -13,18 +13,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._journal import read_journal
-from ._verify import verify
+from qqgate.core.journal import read_journal
+
+from ._journal_replay import replay_journal
 
 WRITER = """
 import sys, time
 from qqgate import core
 from qqgate.replay.world import CoreClient, Simulation, WorldSpec
+from qqgate.core.journal import journal_header
 from qqgate.io_shell.journal import open_recorder
 target, seed = sys.argv[1], int(sys.argv[2])
 model = CoreClient(core.Config(seed=seed))
 steps = Simulation(WorldSpec(), model, seed=seed, horizon_s=24 * 3600).run().journal
-rec = open_recorder(target, {"client": model.describe(), "seed": seed}, [("crash-test-secret", "client-secret")],
+rec = open_recorder(target, journal_header(model.describe(), seed=seed), [("crash-test-secret", "client-secret")],
                     batch_size=32, flush_interval_s=0.002)
 print("ready", flush=True)
 for n, (inp, commands) in enumerate(steps, start=1):
@@ -105,7 +107,7 @@ def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) 
     for s in sessions:
         try:
             journal = read_journal(journal_bytes(target, s.session_id))
-            result = verify(journal)
+            result = replay_journal(journal)
         except Exception as exc:  # any failure to read back is exactly what this test looks for
             report.problems.append(f"session {s.session_id}: {type(exc).__name__}: {exc}")
             continue

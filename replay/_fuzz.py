@@ -16,8 +16,7 @@ from pathlib import Path
 import orjson
 
 from qqgate import core
-
-from ._journal import JournalError, read_journal
+from qqgate.core.journal import JournalError, read_journal
 from .logs import import_log
 
 _VALID = [

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qqgate import core
+from qqgate.core import journal
 
 from ._detectors import FAILURE_NAMES, Finding, detect
 from ._scenarios import Scenario
@@ -75,6 +76,5 @@ def run_scenario(scenario: Scenario, client: str, *, seed: int = 1, hours: float
 
 
 def journal_header(outcome: Outcome, scenario: str, seed: int, hours: float) -> dict[str, Any]:
-    """The header of a simulated run's journal."""
-    return {"client": outcome.model.describe(), "scenario": scenario, "seed": seed, "hours": hours,
-            "versions": {"qqgate": core.__version__}}
+    """The header fields of a simulated run's journal (``core.journal.journal_header``)."""
+    return journal.journal_header(outcome.model.describe(), scenario=scenario, seed=seed, hours=hours)

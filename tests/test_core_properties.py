@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qqgate import core
+from qqgate.core import journal
 from qqgate.core import (
     CLOSE_CODES, CloseSocket, Command, ConnectFailed, Deliver, Dispatch, DispatchSettled, Fatal,
     FetchToken, FrameReceived, GatewayFailed, GatewayResolved, Log, OpenSocket, Phase,
@@ -163,7 +164,7 @@ def check_one_step(s: State, inp: core.Input) -> State:
     bad = core.check_step(s, inp, after, cmds)
     assert bad == [], f"{inp!r} broke {bad}; commands {cmds!r}"
     for c in cmds:                     # every command the core emits survives the journal codec
-        assert core.decode_command(core.encode_command(c)) == c
+        assert journal.decode_command(journal.encode_command(c)) == c
         if isinstance(c, SendFrame):
             assert isinstance(orjson.loads(c.text), dict)
     return after
@@ -287,20 +288,20 @@ commands = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(inp=inputs)
 def test_input_codec_round_trips(inp: core.Input) -> None:
-    record = core.encode_input(inp)
+    record = journal.encode_input(inp)
     assert record["type"] == type(inp).__name__
-    assert core.decode_input(record) == inp
+    assert journal.decode_input(record) == inp
     # and through JSON text, as a journal stores it
-    assert core.decode_input(orjson.loads(orjson.dumps(record))) == inp
+    assert journal.decode_input(orjson.loads(orjson.dumps(record))) == inp
 
 
 @settings(max_examples=300, deadline=None)
 @given(cmd=commands)
 def test_command_codec_round_trips(cmd: Command) -> None:
-    record = core.encode_command(cmd)
+    record = journal.encode_command(cmd)
     assert record["type"] == type(cmd).__name__
-    assert core.decode_command(record) == cmd
-    assert core.decode_command(orjson.loads(orjson.dumps(record))) == cmd
+    assert journal.decode_command(record) == cmd
+    assert journal.decode_command(orjson.loads(orjson.dumps(record))) == cmd
 
 
 @pytest.mark.parametrize("record", [
@@ -310,8 +311,8 @@ def test_command_codec_round_trips(cmd: Command) -> None:
     {"type": "SocketClosed", "at": 1.0},
 ])
 def test_decode_input_rejects_malformed_records(record: Any) -> None:
-    with pytest.raises(core.CodecError):
-        core.decode_input(record)
+    with pytest.raises(journal.CodecError):
+        journal.decode_input(record)
 
 
 @pytest.mark.parametrize("record", [
@@ -319,8 +320,8 @@ def test_decode_input_rejects_malformed_records(record: Any) -> None:
     {"type": "OpenSocket", "conn": 1}, {"type": "Log", "level": "info", "event": "x", "bogus": 1},
 ])
 def test_decode_command_rejects_malformed_records(record: Any) -> None:
-    with pytest.raises(core.CodecError):
-        core.decode_command(record)
+    with pytest.raises(journal.CodecError):
+        journal.decode_command(record)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The core is pure: no I/O, clock or randomness imports, and a deterministic step function."""
+"""The core is pure: no I/O, clock or randomness imports, and a deterministic step function.
+
+The journal format (core/journal/) is held to the same rules: it reads lines it is given and
+replays them through a reducer it is given, so a journal is decoded the same way everywhere."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from qqgate import core
+from qqgate.core import journal
 from qqgate.core import Config, SessionStartLimit, initial_state
 from qqgate.core import (
     ConnectFailed, DispatchSettled, FrameReceived, GatewayResolved, SocketClosed, SocketOpened,
@@ -38,31 +42,39 @@ import json, sys
 sys.path.insert(0, {root!r})
 import orjson
 baseline = set(sys.modules)
-from qqgate import core
+import {module}
 new = sorted(set(sys.modules) - baseline)
 print(json.dumps({{"new": new, "stdlib": sorted(sys.stdlib_module_names)}}))
 """
 
 
-def _new_modules() -> tuple[list[str], set[str]]:
-    proc = subprocess.run([sys.executable, "-I", "-c", _PROBE.format(root=str(ROOT))],
+def _new_modules(module: str = "qqgate.core") -> tuple[list[str], set[str]]:
+    proc = subprocess.run([sys.executable, "-I", "-c", _PROBE.format(root=str(ROOT), module=module)],
                           capture_output=True, text=True, timeout=60, cwd=str(ROOT))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     return data["new"], set(data["stdlib"])
 
 
-def test_importing_core_loads_no_io_clock_or_randomness_module() -> None:
-    new, _ = _new_modules()
-    assert "qqgate.core" in new and "qqgate.core._step" in new        # the probe really imported core
+@pytest.mark.parametrize("module, part", [("qqgate.core", "qqgate.core._step"),
+                                          ("qqgate.core.journal", "qqgate.core.journal._verify")])
+def test_importing_core_loads_no_io_clock_or_randomness_module(module: str, part: str) -> None:
+    new, _ = _new_modules(module)
+    assert module in new and part in new        # the probe really imported it
     hits = sorted(m for m in new if m in FORBIDDEN_LOADED or m.split(".")[0] in FORBIDDEN_LOADED)
-    assert hits == [], f"importing core loaded {hits}"
+    assert hits == [], f"importing {module} loaded {hits}"
 
 
-def test_importing_core_loads_only_stdlib_and_orjson() -> None:
-    new, stdlib = _new_modules()
+@pytest.mark.parametrize("module", ["qqgate.core", "qqgate.core.journal"])
+def test_importing_core_loads_only_stdlib_and_orjson(module: str) -> None:
+    new, stdlib = _new_modules(module)
     foreign = sorted({m.split(".")[0] for m in new} - stdlib - {"qqgate", "orjson"})
-    assert foreign == [], f"importing core loaded third-party packages {foreign}"
+    assert foreign == [], f"importing {module} loaded third-party packages {foreign}"
+
+
+def test_the_core_does_not_load_its_journal_format() -> None:
+    new, _ = _new_modules("qqgate.core")
+    assert not [m for m in new if m.startswith("qqgate.core.journal")]
 
 
 def test_import_probe_detects_a_forbidden_import() -> None:
@@ -74,8 +86,8 @@ def test_import_probe_detects_a_forbidden_import() -> None:
 
 
 def _core_sources() -> list[Path]:
-    files = sorted(CORE_DIR.glob("*.py"))
-    assert len(files) >= 10
+    files = sorted(CORE_DIR.rglob("*.py"))  # core/ and the journal format, core/journal/
+    assert len(files) >= 10 and any(p.parent.name == "journal" for p in files)
     return files
 
 
@@ -105,7 +117,7 @@ def scan(source: str) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("path", _core_sources(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _core_sources(), ids=lambda p: str(p.relative_to(CORE_DIR)))
 def test_core_source_imports_and_calls_nothing_impure(path: Path) -> None:
     assert scan(path.read_text()) == []
 
@@ -154,8 +166,8 @@ def test_same_seed_and_inputs_give_identical_states_and_commands(seed: int) -> N
     assert state_a == state_b
     assert trace_a == trace_b
     # and through the journal codec, too
-    enc_a = [[core.encode_command(c) for c in cmds] for cmds, _ in trace_a]
-    enc_b = [[core.encode_command(c) for c in cmds] for cmds, _ in trace_b]
+    enc_a = [[journal.encode_command(c) for c in cmds] for cmds, _ in trace_a]
+    enc_b = [[journal.encode_command(c) for c in cmds] for cmds, _ in trace_b]
     assert json.dumps(enc_a, sort_keys=True, default=str) == json.dumps(enc_b, sort_keys=True, default=str)
 
 

@@ -16,7 +16,6 @@ Every test is bounded by a gevent.Timeout; the whole module runs in well under a
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import shutil
@@ -41,6 +40,9 @@ from wsproto.connection import ConnectionState
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
 
 from qqgate import core
+from qqgate.core import journal
+from qqgate.io_shell import journal as journal_store
+from qqgate.replay import replay_journal
 from qqgate.io_shell import GatewayClient, RestError, ShellConfig, ShellConfigError
 from qqgate.io_shell import _rest
 from qqgate.io_shell._connection import open_websocket
@@ -412,14 +414,10 @@ def test_4009_resumes_at_once_and_half_open_is_detected_within_two_intervals(
     state = core.initial_state(config.core)
     for i, (inp, commands) in enumerate(recorder.steps):
         state, again = core.step(state, inp)
-        assert [core.encode_command(c) for c in again] == [core.encode_command(c) for c in commands], i
-    from qqgate.replay._journal import read_journal, write_journal
-    from qqgate.replay._verify import verify
-    import io
-    out = io.BytesIO()
-    write_journal(out, config.journal_header(), recorder.steps, core.Redactor(config.secrets))
-    data = out.getvalue()
-    result = verify(read_journal(data))
+        assert [journal.encode_command(c) for c in again] == [journal.encode_command(c) for c in commands], i
+    data = b"".join(journal.journal_lines(config.journal_header(), recorder.steps,
+                                          journal.Redactor(config.secrets)))
+    result = replay_journal(journal.read_journal(data))
     assert result.divergence is None and result.steps == len(recorder.steps)
     token = next(i.token for i, _ in recorder.steps if isinstance(i, core.TokenIssued))
     assert token.encode() not in data and SECRET.encode() not in data
@@ -455,7 +453,6 @@ def test_handler_that_raises_is_logged_counted_and_settled(
 
 @needs_chaos
 def test_real_journal_records_a_replayable_session(chaos: Any, clients: list[GatewayClient], tmp_path: Path) -> None:
-    journal = pytest.importorskip("qqgate.io_shell.journal")
     target = str(tmp_path / "journal.sqlite")
     config = shell_config(chaos.http_base, target)
     client = GatewayClient(config, on_dispatch=lambda d: None)
@@ -468,13 +465,11 @@ def test_real_journal_records_a_replayable_session(chaos: Any, clients: list[Gat
     assert client.stop() is True
     inputs = client.status().counters["inputs"]
 
-    from qqgate.replay._journal import read_journal
-    from qqgate.replay._verify import verify
-    data = journal.journal_bytes(target, client.journal_session_id)
+    data = journal_store.journal_bytes(target, client.journal_session_id)
     assert SECRET.encode() not in data and b"QQBot tok" not in data
-    parsed = read_journal(data)
+    parsed = journal.read_journal(data)
     assert len(parsed.steps) == inputs
-    result = verify(parsed)
+    result = replay_journal(parsed)
     assert result.divergence is None, result.divergence
 
 
@@ -770,17 +765,10 @@ def test_cli_run_prints_status_and_dispatches_and_stops_on_sigint(chaos: Any, tm
     assert "status STOPPED" in text and "stopped: phase=STOPPED" in lines[-1]
     assert SECRET not in text and SECRET not in err
     assert chaos.wait_for(lambda: bool(chaos.events_of("ws_ended", code=1000)), 2)
-    try:
-        journal = importlib.import_module("qqgate.io_shell.journal")
-    except ImportError:
-        assert "journal disabled" in err
-        return
     # The run's journal replays through the current core to identical commands.
-    from qqgate.replay._journal import read_journal
-    from qqgate.replay._verify import verify
     assert " journal " in text
-    data = journal.journal_bytes(str(tmp_path / "run.sqlite"))
+    data = journal_store.journal_bytes(str(tmp_path / "run.sqlite"))
     assert SECRET.encode() not in data
-    parsed = read_journal(data)
+    parsed = journal.read_journal(data)
     assert parsed.header["seed"] == 5 and len(parsed.steps) > 10
-    assert verify(parsed).divergence is None
+    assert replay_journal(parsed).divergence is None

@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import pytest
 
 from qqgate.io_shell.journal import JournalStoreError, export_jsonl, list_sessions, open_recorder, read_session
-from qqgate.replay._journal import read_journal
-from qqgate.replay._verify import verify
+from qqgate.core.journal import read_journal
+from qqgate.replay import replay_journal
 
 from test_journal_store import (
     CHILD, CLIENT_SECRET, FAKE_TOKEN, ROOT, _child_env, expected_records, record_session, replay_export,
@@ -136,7 +136,7 @@ def test_export_cli_reads_postgres_and_fails_cleanly(target: str, tmp_path: Path
     status, _, err = run_cli(["export", target, "--out", str(out_file)], capsys)
     assert status == 0, err
     journal = read_journal(out_file.read_bytes())
-    assert journal.header["session_id"] == session and verify(journal).divergence is None
+    assert journal.header["session_id"] == session and replay_journal(journal).divergence is None
     assert len(journal.steps) == len(steps)
     dead = "postgresql://qqgate:hunter2-pw@127.0.0.1:1/qqgate?connect_timeout=1"
     status, out, err = run_cli(["export", dead, "--list"], capsys)

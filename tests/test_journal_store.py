@@ -1,7 +1,7 @@
 """The eventsourcing journal on SQLite: record real simulated sessions, read them back, replay them.
 
-Covers: exact round trip against ``core.step_record``; JSON-lines export that
-``replay._journal.read_journal`` + ``replay._verify.verify`` replay with no divergence;
+Covers: exact round trip against ``core.journal.step_record``; JSON-lines export that
+``core.journal.read_journal`` reads and ``replay.replay_journal`` replays with no divergence;
 sessions kept apart; secrets absent from every byte of the store and the export; a writer
 killed with SIGKILL leaves a store whose every session replays up to its last commit;
 ``record()`` never blocks (or yields to the gevent hub); ``qqgate export``.
@@ -27,13 +27,13 @@ import orjson
 import pytest
 
 from qqgate import core
+from qqgate.core import journal
 from qqgate.io_shell.journal import (
     JournalStoreError, JournalWriteError, export_jsonl, journal_bytes, list_sessions, looks_like_store,
     open_recorder, read_session,
 )
-from qqgate.io_shell.journal.cli import load_journal, register_export
-from qqgate.replay._journal import read_journal
-from qqgate.replay._verify import verify
+from qqgate.io_shell.journal.cli import register_export
+from qqgate.replay import replay_journal
 from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,12 +47,12 @@ def simulated(seed: int, horizon_s: float = 3600.0) -> tuple[dict[str, Any], Ste
     """(header fields, steps) of a real simulated core session."""
     model = CoreClient(core.Config(seed=seed))
     run = Simulation(WorldSpec(), model, seed=seed, horizon_s=horizon_s).run()
-    return {"client": model.describe(), "seed": seed}, list(run.journal)
+    return journal.journal_header(model.describe(), seed=seed), list(run.journal)
 
 
 def expected_records(steps: Steps, secrets: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    redactor = core.Redactor(secrets)
-    return [core.step_record(i, inp, commands, redactor) for i, (inp, commands) in enumerate(steps, start=1)]
+    redactor = journal.Redactor(secrets)
+    return [journal.step_record(i, inp, commands, redactor) for i, (inp, commands) in enumerate(steps, start=1)]
 
 
 def record_session(target: str, seed: int, mode: str = "thread", **kw: Any) -> tuple[str, Steps]:
@@ -67,7 +67,7 @@ def record_session(target: str, seed: int, mode: str = "thread", **kw: Any) -> t
 def replay_export(target: str, session: str | None) -> tuple[int, Any]:
     buf = io.BytesIO()
     n = export_jsonl(target, session, buf)
-    result = verify(read_journal(buf.getvalue()))
+    result = replay_journal(journal.read_journal(buf.getvalue()))
     return n, result
 
 
@@ -82,11 +82,10 @@ def test_round_trip_equals_step_records(db: str, mode: str) -> None:
     assert len(steps) >= 300, len(steps)
     header, records = read_session(db, session)
     assert records == expected_records(steps, [(CLIENT_SECRET, "client-secret")])
-    assert header["type"] == "header" and header["format"] == core.FORMAT
+    assert header["type"] == "header" and header["format"] == journal.FORMAT
     assert header["client"]["client"] == "core" and header["seed"] == 1
     assert header["session_id"] == session
     assert header["versions"]["qqgate"] == core.__version__ and "eventsourcing" in header["versions"]
-    assert load_journal(db, session) == (header, records)
 
 
 def test_export_replays_with_no_divergence(db: str) -> None:
@@ -153,24 +152,20 @@ def test_secrets_never_reach_the_store_or_the_export(tmp_path: Path, db: str) ->
     assert FAKE_TOKEN not in repr(rec) and CLIENT_SECRET not in repr(rec)
 
 
-def test_step_encoder_matches_core_step_record_byte_for_byte() -> None:
-    from qqgate.io_shell.journal._encode import StepEncoder
+def test_the_one_encoder_rewrites_every_sample_journal_byte_for_byte() -> None:
+    """Decoding every step of every logs_samples journal and encoding it again gives its line back."""
     samples = sorted((ROOT / "logs_samples").glob("*.jsonl"))
     assert samples
-    runs: list[Steps] = []
     for path in samples:  # core and legacy journals of every incident: every input and command type
-        journal = read_journal(path.read_bytes())
-        runs.append([(inp, tuple(core.decode_command(c) for c in recorded)) for _, inp, recorded in journal.steps])
-    runs.append(secret_steps())
-    runs.append([(core.FrameReceived(1.0, 1, b"\x00\xffbinary"), ()),
-                 (core.Tick(2.0), (core.Log("info", "odd", {"n": 1, "nested": {"t": (1, 2)}}),)),
-                 (core.Tick(3.0), (core.Log("info", "keys", {1: "int key"}),))])  # type: ignore[dict-item]
-    for steps in runs:
-        secrets = [(CLIENT_SECRET, "client-secret"), ("sess-0001", "session")]
-        encoder, redactor = StepEncoder(core.Redactor(secrets)), core.Redactor(secrets)
-        for i, (inp, commands) in enumerate(steps, start=1):
-            assert encoder.encode(i, inp, commands) == orjson.dumps(core.step_record(i, inp, commands, redactor))
-        assert any(head for head in encoder._heads.values())  # the native path was taken
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        parsed = journal.read_journal(data)
+        redactor = journal.Redactor()
+        for i, (line, inp, recorded) in enumerate(parsed.steps, start=1):
+            commands = tuple(journal.decode_command(c) for c in recorded)
+            assert journal.step_line(i, inp, commands, redactor) == lines[line - 1], (path.name, line)
+        assert journal.header_line({k: v for k, v in parsed.header.items()
+                                    if k not in ("type", "format", "format_version")}) == lines[0]
 
 
 def test_record_only_queues(db: str) -> None:
@@ -324,7 +319,8 @@ def test_sigkill_leaves_a_store_that_replays_to_its_last_commit(db: str) -> None
 def test_monkey_patched_process_uses_the_gevent_writer(db: str) -> None:
     code = textwrap.dedent("""
         from gevent import monkey; monkey.patch_all()
-        import sys, core
+        import sys
+        from qqgate import core
         from qqgate.replay.world import CoreClient, Simulation, WorldSpec
         from qqgate.io_shell.journal import open_recorder
         model = CoreClient(core.Config(seed=1))
@@ -393,10 +389,10 @@ def test_export_lists_and_writes_a_replayable_file(tmp_path: Path, db: str,
     target = tmp_path / "last.jsonl"
     status, _, err = run_cli(["export", db, "--out", str(target)], capsys)
     assert status == 0 and f"{len(steps2)} steps" in err
-    journal = read_journal(target.read_bytes())
-    assert journal.header["session_id"] == second and verify(journal).divergence is None
+    exported = journal.read_journal(target.read_bytes())
+    assert exported.header["session_id"] == second and replay_journal(exported).divergence is None
     status, _, _ = run_cli(["export", db, "--session", first, "--out", str(target)], capsys)
-    assert status == 0 and read_journal(target.read_bytes()).header["session_id"] == first
+    assert status == 0 and journal.read_journal(target.read_bytes()).header["session_id"] == first
 
 
 def test_export_of_an_unreadable_store_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 One stream per connection session (a new UUID): the first event carries the header
 (client config, versions, PRNG seed), then one event per step holding its secret-free
-record (``core.step_record``). SQLite is the default store, PostgreSQL the store for
+record (``core.journal.step_line``). SQLite is the default store, PostgreSQL the store for
 fleets (design.md, "The journal")::
 
     rec = open_recorder("journal.db", config.journal_header(), config.secrets)
@@ -14,7 +14,9 @@ fleets (design.md, "The journal")::
         export_jsonl("journal.db", None, fh)                 # replay-ready JSON lines
 
 Modules: ``_store`` (targets and the eventsourcing recorders), ``_recorder`` (the batching
-writer), ``_read`` (listing, reading, export), ``cli`` (``qqgate export``).
+writer), ``_read`` (listing, reading, export), ``cli`` (``qqgate export``). The journal format
+itself (records, redaction, reading, verifying) is ``qqgate.core.journal``; this store's
+errors belong to its exception family (``JournalStoreError`` is a ``JournalError``).
 """
 
 from ._read import SessionInfo, export_jsonl, journal_bytes, list_sessions, looks_like_store, read_session

@@ -1,8 +1,8 @@
 """Reading a journal store: list its sessions, read one, export it as JSON lines.
 
-The export is byte for byte the portable journal format that ``replay._journal.read_journal``
-reads: the header line (``core.header_record``) then one orjson step line per committed
-step, each newline-terminated. The stored event states already are those lines, so an
+The export is byte for byte the portable journal format that ``core.journal.read_journal``
+reads: the header line (``core.journal.header_line``) then one step line per committed step
+(``core.journal.step_line``), each newline-terminated. The stored event states already are those lines, so an
 export copies them without decoding. Every function opens the store read-only (a SQLite
 file is never created) and raises JournalStoreError when it is missing, unreachable, not a
 journal store, or has no such session. These functions block: call them off the gevent hub.
@@ -118,8 +118,8 @@ def read_session(target: str | os.PathLike[str],
     """(header, step records in order) of a session; ``session_id`` None means the latest.
 
     ``session_id`` may be a full UUID or a unique prefix. The header is the
-    ``core.header_record`` dict; each record is ``{"type": "step", "i": n, ...}`` exactly as
-    ``core.step_record`` built it.
+    ``core.journal.header_record`` dict; each record is ``{"type": "step", "i": n, ...}``
+    exactly as ``core.journal.step_record`` built it.
     """
     with _open(target) as store:
         session = _resolve(store, session_id)
@@ -144,7 +144,7 @@ def export_jsonl(target: str | os.PathLike[str], session_id: str | None, out: Bi
 
 
 def journal_bytes(target: str | os.PathLike[str], session_id: str | None = None) -> bytes:
-    """The JSON-lines journal of a session as bytes (``replay._journal.read_journal`` input)."""
+    """The JSON-lines journal of a session as bytes (``core.journal.read_journal`` input)."""
     with _open(target) as store:
         session = _resolve(store, session_id)
         return b"".join(line + b"\n" for line in _lines(store, session))

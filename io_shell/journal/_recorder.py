@@ -2,12 +2,12 @@
 
 ``record(inp, commands)`` only appends the pair to an in-memory queue (no I/O, no
 encoding): it is safe to call from the driver greenlet on the gevent hub. One writer takes
-the queue in batches of at most ``batch_size`` steps, encodes each step exactly as
-``orjson.dumps(core.step_record(i, inp, commands, redactor))`` (``_encode``: the registered
-secrets and every access token become placeholders), and commits the batch with the
-aggregate recorder's ``insert_events``: one transaction per batch, so a killed process
-leaves a journal that ends at its last committed step. A partial batch is committed ``flush_interval_s`` seconds after its first
-step, or at once on ``flush()`` and ``close()``.
+the queue in batches of at most ``batch_size`` steps, encodes each step as the journal
+format's ``step_line`` (the registered secrets and every access token become placeholders),
+and commits the batch with the aggregate recorder's ``insert_events``: one transaction per
+batch, so a killed process leaves a journal that ends at its last committed step. A partial
+batch is committed ``flush_interval_s`` seconds after its first step, or at once on
+``flush()`` and ``close()``.
 
 Two writer modes:
 
@@ -34,17 +34,15 @@ import time
 import uuid
 from typing import Any, Callable, Iterable, Literal, Protocol
 
-import orjson
 from eventsourcing.persistence import StoredEvent
 
 from qqgate import core
+from qqgate.core.journal import Redactor, Step, header_line, step_line
 
 from .._cooperative import in_threadpool
-from ._encode import StepEncoder
 from ._store import STEP_TOPIC, JournalStoreError, JournalWriteError, Store, parse_target, preload_driver
 
 Mode = Literal["auto", "gevent", "thread"]
-Step = tuple[core.Input, tuple[core.Command, ...]]
 
 MAX_PENDING = 200_000
 """Steps waiting for the writer beyond which the recorder gives up (a store far too slow)."""
@@ -71,12 +69,12 @@ class JournalRecorder:
     failure. Use as a context manager to ``close()`` on exit.
     """
 
-    def __init__(self, store: Store, session: uuid.UUID, redactor: core.Redactor, *,
+    def __init__(self, store: Store, session: uuid.UUID, redactor: Redactor, *,
                  batch_size: int, flush_interval_s: float, mode: Literal["gevent", "thread"]) -> None:
         self._store = store
         self._uuid = session
         self.session_id = str(session)
-        self._encoder = StepEncoder(redactor)
+        self._redactor = redactor
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self.mode = mode
@@ -243,9 +241,8 @@ class JournalRecorder:
 
     def _encode_and_insert(self, first: int, batch: list[Step]) -> None:
         """Runs off the hub: encode (redacting) and insert one batch in one transaction."""
-        encode = self._encoder.encode
-        uid = self._uuid
-        self._store.append([StoredEvent(uid, i + 1, STEP_TOPIC, encode(i, inp, commands))
+        redactor, uid = self._redactor, self._uuid
+        self._store.append([StoredEvent(uid, i + 1, STEP_TOPIC, step_line(i, inp, commands, redactor))
                             for i, (inp, commands) in enumerate(batch, start=first)])
 
     def _fail(self, exc: BaseException) -> None:
@@ -276,9 +273,9 @@ def open_recorder(target: str | os.PathLike[str], header: dict[str, Any],
     """Start a new journal session in ``target`` and return its recorder.
 
     ``target``: a SQLite file path (created with its tables if missing) or a
-    ``postgresql://user:pass@host:port/db`` URL. ``header``: the header fields (client
-    config as ``replay._verify`` reads it, seed, versions); ``versions`` gains the qqgate and
-    eventsourcing versions, and ``session_id`` and ``started_at_unix_s`` are added. It is
+    ``postgresql://user:pass@host:port/db`` URL. ``header``: the header fields
+    (``core.journal.journal_header``); ``versions`` gains the qqgate and eventsourcing
+    versions, and ``session_id`` and ``started_at_unix_s`` are added. It is
     redacted like every step and written before this returns (as the stream's first event).
     ``secrets``: (secret, label) pairs redacted everywhere, e.g. the client secret;
     access tokens from TokenIssued are redacted automatically. ``batch_size`` (steps, ≥ 1)
@@ -297,18 +294,18 @@ def open_recorder(target: str | os.PathLike[str], header: dict[str, Any],
         raise ValueError(f"mode must be 'auto', 'gevent' or 'thread', got {mode!r}")
     chosen: Literal["gevent", "thread"] = (
         ("gevent" if _threading_patched() else "thread") if mode == "auto" else mode)
-    redactor = core.Redactor(secrets)
+    redactor = Redactor(secrets)
     session = uuid.uuid4()
     fields = dict(header)
     fields["versions"] = _versions(header)
     fields["session_id"] = str(session)
     fields.setdefault("started_at_unix_s", time.time())
-    header_line = orjson.dumps(core.header_record(redactor.redact(fields)))
+    first_line = header_line(fields, redactor)
 
     def open_and_start() -> Store:
         store = Store(parse_target(target, create=True), create=True)
         try:
-            store.start_session(session, header_line)
+            store.start_session(session, first_line)
         except BaseException:
             store.close()
             raise

@@ -36,6 +36,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from qqgate.core.journal import JournalError
+
 SESSION_TOPIC = "qqgate.journal:SessionStarted"
 """Topic of the first event of a session stream (state: the header line)."""
 STEP_TOPIC = "qqgate.journal:StepRecorded"
@@ -48,8 +50,11 @@ CONNECT_TIMEOUT_S = 5
 """PostgreSQL connect timeout (seconds) for one attempt."""
 
 
-class JournalStoreError(Exception):
-    """A journal store cannot be opened, read or written; the message says which and why."""
+class JournalStoreError(JournalError):
+    """A journal store cannot be opened, read or written; the message says which and why.
+
+    One of the journal's exception family (a ``core.journal.JournalError``).
+    """
 
 
 class JournalWriteError(JournalStoreError):

@@ -3,12 +3,6 @@
 ``register_export(subparsers)`` (also named ``register``, the ``replay.cli.EXTENSIONS``
 convention) adds the subcommand; its handler returns the exit status: 0 on success, 2 on
 an unreadable store, an unknown session or an unwritable output file.
-
-``load_journal(target, session)`` gives ``qqgate replay`` what a .jsonl file gives it::
-
-    from qqgate.io_shell.journal.cli import journal_bytes, looks_like_store
-    if looks_like_store(path):                      # a SQLite store or a postgresql:// URL
-        journal = read_journal(journal_bytes(path, session))   # then verify(journal)
 """
 
 from __future__ import annotations
@@ -22,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._read import export_jsonl, journal_bytes, list_sessions, looks_like_store, read_session
+from ._read import export_jsonl, list_sessions
 from ._store import JournalStoreError
 
 DESCRIPTION = (
@@ -32,19 +26,6 @@ DESCRIPTION = (
     "portable form that `qqgate replay FILE.jsonl` checks against the current core. Secrets "
     "never reach a store, so the export holds none. Exit status: 0 on success, 2 when the "
     "store cannot be read, the session does not exist or the output cannot be written.")
-
-
-def load_journal(target: str | os.PathLike[str],
-                 session: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(header, step records) of a stored session, as a .jsonl journal holds them.
-
-    ``session``: a session id or a unique prefix of one; None means the latest session. The
-    header is the ``core.header_record`` dict (``type`` "header", ``client``, ``seed``, ...);
-    records are ``{"type": "step", "i": n, "input": {...}, "commands": [...]}`` in order.
-    ``journal_bytes(target, session)`` gives the same as the bytes ``read_journal`` parses.
-    Raises JournalStoreError when the store or the session cannot be read.
-    """
-    return read_session(target, session)
 
 
 def register_export(subparsers: Any) -> argparse.ArgumentParser:
@@ -147,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-__all__ = ["register_export", "register", "run_export", "load_journal", "journal_bytes",
-           "looks_like_store", "main"]
+__all__ = ["register_export", "register", "run_export", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())
