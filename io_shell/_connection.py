@@ -140,7 +140,6 @@ class Connection:
         self.closing = False
         self._finished = False
         self._writer: Any = None
-        self._reaper: Any = None
         self.main: Any = gevent.spawn(self._main)
         self.main.link(lambda _greenlet: self._finish())
 
@@ -159,18 +158,13 @@ class Connection:
             self.kill()
             return
         self._outbox.put(_Close(code, reason))
-        self._reaper = gevent.spawn(self._reap)
+        gevent.spawn(self._reap)
 
     def kill(self) -> None:
         """Drop the connection now: no close handshake, no more inputs from it."""
         self.closing = True
         if not self.main.dead:
             self.main.kill(block=False)  # its link runs _finish
-
-    @property
-    def finished(self) -> bool:
-        """True when its greenlets have ended and the socket is closed."""
-        return self._finished
 
     # -- greenlets --------------------------------------------------------------------------
     def _main(self) -> None:
