@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from qqgate import core
 
-from .world import Ban, DnsOutage, RefuseConnects, RunResult, StallConnects, WorldSpec
+from .world import (
+    Ban, ClientClosed, DnsOutage, FatalNoted, FlowBlackHoled, HeartbeatTimedOut, IdentifySent,
+    RefuseConnects, ResumeSent, RunResult, ServerClosed, ServerConnEnded, SessionEstablished,
+    SocketOpening, StallConnects, WorldSpec,
+)
 
 FATAL_CODES = frozenset(code for code, rule in core.CLOSE_CODES.items()
                         if rule.action is core.CloseAction.FATAL)
@@ -34,7 +38,7 @@ class Finding:
 
 
 def _opens(run: RunResult) -> list[tuple[float, int]]:
-    return [(e.at, int(e.fields["conn"])) for e in run.trace if e.kind == "open"]
+    return [(e.at, e.conn) for e in run.events(SocketOpening)]
 
 
 def death_loop(run: RunResult, world: WorldSpec) -> Finding | None:
@@ -42,11 +46,9 @@ def death_loop(run: RunResult, world: WorldSpec) -> Finding | None:
     opened = dict((conn, at) for at, conn in _opens(run))
     hits = []
     lo, hi = DEATH_LOOP_WINDOW_S
-    for e in run.trace:
-        if e.kind == "server_heartbeat_timeout":
-            conn = int(e.fields["conn"])
-            if conn in opened and lo <= e.at - opened[conn] <= hi:
-                hits.append(e.at)
+    for e in run.events(HeartbeatTimedOut):
+        if e.conn in opened and lo <= e.at - opened[e.conn] <= hi:
+            hits.append(e.at)
     if len(hits) < DEATH_LOOP_MIN:
         return None
     return Finding("death_loop", f"the server dropped {len(hits)} silent connections ~60 s after "
@@ -57,19 +59,23 @@ def spin(run: RunResult, world: WorldSpec) -> Finding | None:
     """Many steps with the virtual clock standing still (incident 2)."""
     if run.spin is None:
         return None
-    return Finding("spin", f"busy spin: {run.spin['steps']} steps at t={run.spin['at']:.3f} s "
-                   "with the clock standing still; the run was stopped", float(run.spin["at"]),
-                   int(run.spin["steps"]))
+    return Finding("spin", f"busy spin: {run.spin.steps} steps at t={run.spin.at:.3f} s "
+                   "with the clock standing still; the run was stopped", run.spin.at, run.spin.steps)
 
 
 def established_intervals(run: RunResult) -> list[tuple[float, float]]:
+    """(start, end) in virtual seconds of every connection the server held established; one
+    still held at the end of the run ends at ``run.ended_at``."""
     start: dict[int, float] = {}
     out = []
     for e in run.trace:
-        if e.kind == "server_established":
-            start.setdefault(int(e.fields["conn"]), e.at)
-        elif e.kind == "server_conn_end" and int(e.fields["conn"]) in start:
-            out.append((start.pop(int(e.fields["conn"])), e.at))
+        match e:
+            case SessionEstablished(conn=conn):
+                start.setdefault(conn, e.at)
+            case ServerConnEnded(conn=conn) if conn in start:
+                out.append((start.pop(conn), e.at))
+            case _:
+                pass
     out.extend((t, run.ended_at) for t in start.values())
     return sorted(out)
 
@@ -86,7 +92,7 @@ def silent_stop(run: RunResult, world: WorldSpec) -> Finding | None:
     if run.ended_at - last_try < SILENT_AFTER_S:
         return None
     last_up = intervals[-1][1] if intervals else 0.0
-    if any(e.kind == "fatal" and e.at >= last_up - 1.0 for e in run.trace):
+    if any(e.at >= last_up - 1.0 for e in run.events(FatalNoted)):
         return None
     return Finding("silent_stop", f"the client stopped trying at t={last_try:.0f} s, is not "
                    f"connected, and never told the host ({run.ended_at - last_try:.0f} s of silence)",
@@ -95,13 +101,12 @@ def silent_stop(run: RunResult, world: WorldSpec) -> Finding | None:
 
 def fatal_reported(run: RunResult, world: WorldSpec) -> Finding | None:
     """The client told the host (a Fatal command); expected in outages and bans."""
-    fatals = [e for e in run.trace if e.kind == "fatal"]
+    fatals = run.events(FatalNoted)
     if not fatals:
         return None
     first = fatals[0]
-    kind = "retryable" if first.fields.get("retryable") else "final"
-    return Finding("fatal_reported", f"told the host ({kind}): {first.fields.get('reason')}",
-                   first.at, len(fatals))
+    kind = "retryable" if first.retryable else "final"
+    return Finding("fatal_reported", f"told the host ({kind}): {first.reason}", first.at, len(fatals))
 
 
 def dead_link_unnoticed(run: RunResult, world: WorldSpec) -> Finding | None:
@@ -123,7 +128,7 @@ def dead_link_unnoticed(run: RunResult, world: WorldSpec) -> Finding | None:
 
 def half_open_cuts(run: RunResult) -> list[tuple[int, float]]:
     """(conn, time) of every flow the world black-holed."""
-    return [(int(e.fields["conn"]), e.at) for e in run.trace if e.kind == "half_open"]
+    return [(e.conn, e.at) for e in run.events(FlowBlackHoled)]
 
 
 def last_inbound(run: RunResult, conn: int, before: float) -> float:
@@ -137,16 +142,15 @@ def last_inbound(run: RunResult, conn: int, before: float) -> float:
 
 def detection_delay(run: RunResult, conn: int, cut_at: float) -> float | None:
     """Seconds from the last inbound frame on ``conn`` to the client closing it, or None."""
-    for e in run.trace:
-        if e.kind == "client_close" and int(e.fields["conn"]) == conn and e.at >= cut_at:
+    for e in run.events(ClientClosed):
+        if e.conn == conn and e.at >= cut_at:
             return e.at - last_inbound(run, conn, cut_at)
     return None
 
 
 def fatal_ignored(run: RunResult, world: WorldSpec) -> Finding | None:
     """The client kept opening sockets after a fatal close code (incident 5)."""
-    fatal_at = next((e.at for e in run.trace if e.kind == "server_closed"
-                     and e.fields.get("code") in FATAL_CODES), None)
+    fatal_at = next((e.at for e in run.events(ServerClosed) if e.code in FATAL_CODES), None)
     if fatal_at is None:
         return None
     after = [at for at, _ in _opens(run) if at > fatal_at]
@@ -176,13 +180,17 @@ def reidentify_on_4009(run: RunResult, world: WorldSpec) -> Finding | None:
     count, first = 0, None
     pending = False
     for e in run.trace:
-        if e.kind == "server_closed" and e.fields.get("code") == 4009:
-            pending = True
-        elif pending and e.kind in ("identify", "resume"):
-            if e.kind == "identify":
+        match e:
+            case ServerClosed(code=4009):
+                pending = True
+            case IdentifySent() if pending:
                 count += 1
                 first = e.at if first is None else first
-            pending = False
+                pending = False
+            case ResumeSent() if pending:
+                pending = False
+            case _:
+                pass
     if count < 3:
         return None
     return Finding("reidentify_on_4009", f"{count} routine 4009 closes were answered with a new "

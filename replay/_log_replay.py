@@ -15,6 +15,7 @@ from ._report import clock, excerpt, log_lines, render_findings
 from ._runner import Outcome, make_model, run_world
 from ._scenarios import SCENARIOS
 from .logs import import_log
+from .world import FatalNoted, IdentifySent, ResumeSent, SocketOpening
 
 NO_LEGACY_EXPECTATION = frozenset({"lost-close-code", "unknown"})
 """Incidents whose derived world cannot show harm by itself (the log does not say which code was lost)."""
@@ -26,9 +27,6 @@ def _row(out: TextIO, label: str, left: str, right: str) -> None:
 
 def _side(outcome: Outcome) -> dict[str, str]:
     run = outcome.run
-    kinds: dict[str, int] = {}
-    for e in run.trace:
-        kinds[e.kind] = kinds.get(e.kind, 0) + 1
     failures = [f for f in outcome.findings if f.name in FAILURE_NAMES]
     found = ", ".join(f"{f.name} ×{f.count}" if f.count > 1 else f.name for f in failures) or "none"
     detect = "-"
@@ -40,10 +38,10 @@ def _side(outcome: Outcome) -> dict[str, str]:
     return {
         "failures found": found,
         "ran": f"{run.ended_at / 3600:.2f} h, {run.steps} steps" + (" (stopped: spin)" if run.spin else ""),
-        "sockets opened": str(kinds.get("open", 0)),
-        "identify / resume": f"{kinds.get('identify', 0)} / {kinds.get('resume', 0)}",
+        "sockets opened": str(run.count(SocketOpening)),
+        "identify / resume": f"{run.count(IdentifySent)} / {run.count(ResumeSent)}",
         "messages": f"{len(unique)} of {len(run.pushed)} delivered, {len(run.missing_ids())} missing",
-        "host told (Fatal)": str(kinds.get("fatal", 0)),
+        "host told (Fatal)": str(run.count(FatalNoted)),
         "dead link detected": detect,
     }
 

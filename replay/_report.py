@@ -6,7 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from ._detectors import Finding, detection_delay, half_open_cuts
-from .world import DnsOutage, RefuseConnects, RunResult, StallConnects, WorldSpec
+from .world import (
+    DnsOutage, FatalNoted, HeartbeatSent, IdentifySent, LogNoted, RefuseConnects, RequestSent,
+    ResumeSent, RunResult, SessionEstablished, SocketOpening, StallConnects, StatusNoted, WorldSpec,
+)
 
 LOG_EPOCH = datetime(2026, 5, 8, 9, 0, 0)
 """Virtual time 0 in rendered logs (an arbitrary, fixed date so output is byte-identical)."""
@@ -32,18 +35,19 @@ def log_lines(run: RunResult) -> list[str]:
     """
     lines = []
     for e in run.trace:
-        if e.kind == "log":
-            f = e.fields
-            if f.get("event") == "hermes":
-                lines.append(f"{stamp(e.at)} {f['level']} {f['logger']}: {f['tag']} {f['message']}".replace("  ", " "))
-            else:
-                extra = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("level", "event"))
-                lines.append(f"{stamp(e.at)} {str(f['level']).upper()} qqgate.core: {f['event']} {extra}".rstrip())
-        elif e.kind == "status":
-            lines.append(f"{stamp(e.at)} INFO qqgate.core: status {e.fields['phase']}: {e.fields['detail']}")
-        elif e.kind == "fatal":
-            kind = "retryable" if e.fields.get("retryable") else "final"
-            lines.append(f"{stamp(e.at)} ERROR qqgate.core: FATAL ({kind}) {e.fields['reason']}")
+        match e:
+            case LogNoted(level=level, event="hermes", fields=f):
+                lines.append(f"{stamp(e.at)} {level} {f['logger']}: {f['tag']} {f['message']}".replace("  ", " "))
+            case LogNoted(level=level, event=event, fields=f):
+                extra = " ".join(f"{k}={v}" for k, v in f.items())
+                lines.append(f"{stamp(e.at)} {level.upper()} qqgate.core: {event} {extra}".rstrip())
+            case StatusNoted(phase=phase, detail=detail):
+                lines.append(f"{stamp(e.at)} INFO qqgate.core: status {phase.value}: {detail}")
+            case FatalNoted(reason=reason, retryable=retryable):
+                kind = "retryable" if retryable else "final"
+                lines.append(f"{stamp(e.at)} ERROR qqgate.core: FATAL ({kind}) {reason}")
+            case _:
+                pass
     return lines
 
 
@@ -68,31 +72,28 @@ def _fault_text(f: Any) -> str:
 
 def figures(run: RunResult, world: WorldSpec) -> list[str]:
     """The run's numbers: connections, sessions, heartbeats, dispatches, fatal."""
-    kinds: dict[str, int] = {}
-    for e in run.trace:
-        kinds[e.kind] = kinds.get(e.kind, 0) + 1
     delivered = run.delivered_ids
     unique = set(delivered)
     missing = len(run.missing_ids())
     lines = [
-        f"sockets opened {kinds.get('open', 0)}; identifies sent {kinds.get('identify', 0)}; "
-        f"resumes sent {kinds.get('resume', 0)} (accepted {run.resumes_accepted}); "
-        f"heartbeats sent {kinds.get('heartbeat', 0)}",
+        f"sockets opened {run.count(SocketOpening)}; identifies sent {run.count(IdentifySent)}; "
+        f"resumes sent {run.count(ResumeSent)} (accepted {run.resumes_accepted}); "
+        f"heartbeats sent {run.count(HeartbeatSent)}",
         f"messages pushed {len(run.pushed_ids)}; delivered {len(unique)}; missing {missing}; "
         f"delivered twice {len(delivered) - len(unique)}",
-        f"fatal reported {kinds.get('fatal', 0)} time(s); client steps {run.steps}",
+        f"fatal reported {run.count(FatalNoted)} time(s); client steps {run.steps}",
     ]
-    opens = [e.at for e in run.trace if e.kind == "open"]
+    opens = [e.at for e in run.events(SocketOpening)]
     if len(opens) > 1:
         gap = min(b - a for a, b in zip(opens, opens[1:]))
         lines.append(f"smallest gap between two socket opens: {gap:.3f} s")
-    established = [e.at for e in run.trace if e.kind == "server_established"]
+    established = [e.at for e in run.events(SessionEstablished)]
     for fault in world.faults:
         if not isinstance(fault, (DnsOutage, RefuseConnects, StallConnects)) or fault.end_s is None:
             continue
         end = fault.end_s
         during = sum(1 for t in opens if fault.at <= t < end)
-        requests = sum(1 for e in run.trace if e.kind == "request" and fault.at <= e.at < end)
+        requests = sum(1 for e in run.events(RequestSent) if fault.at <= e.at < end)
         back = next((t for t in established if t >= end), None)
         after = "never connected again" if back is None else f"connected again {back - end:.1f} s after it ended"
         lines.append(f"{type(fault).__name__} {clock(fault.at)}–{clock(end)}: {during} socket opens and "

@@ -15,14 +15,14 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from qqgate import core
 
 from ._detectors import established_intervals
 from .world import (
-    Ban, ClientModel, CoreClient, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
-    RejectResumes, ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec, schedule_end_s,
+    Ban, ClientModel, CoreClient, DnsOutage, Fault, FatalNoted, HalfOpen, InvalidateSessions,
+    RefuseConnects, RejectResumes, RunResult, ServerClose, ServerReconnect, Simulation, StallConnects,
+    StatusNoted, WorldSpec, schedule_end_s,
 )
 
 LIVENESS_BOUND_S = 300.0
@@ -150,9 +150,9 @@ def run_seed(seed: int, hours: float, config: core.Config | None = None,
         return report
     report = SeedReport(seed, hours, run.steps, len(world.faults), invariant_breaks=list(run.invariant_breaks),
                         spin=run.spin is not None)
-    fatal = next((e for e in run.trace if e.kind == "fatal" and not e.fields.get("retryable")), None)
+    fatal = next((e for e in run.events(FatalNoted) if not e.retryable), None)
     if fatal is not None:
-        report.stopped_fatal = fatal.fields.get("close_code") or -1
+        report.stopped_fatal = fatal.close_code or -1
     report.liveness_s = _liveness(run, calm_from)
     _account_messages(report, run, sim)
     return report
@@ -162,7 +162,7 @@ STABLE_S = 120.0
 """A connection counts for liveness once the server has held it established this long (or to the end)."""
 
 
-def _liveness(run: Any, calm_from: float) -> float | None:
+def _liveness(run: RunResult, calm_from: float) -> float | None:
     """Seconds from ``calm_from`` until a connection the server holds established and keeps
     (≥ STABLE_S or to the end of the run) while the core says READY; None if never.
 
@@ -171,23 +171,23 @@ def _liveness(run: Any, calm_from: float) -> float | None:
     for start, end in established_intervals(run):
         if end < calm_from or (end - start < STABLE_S and end < run.ended_at):
             continue
-        if _phase_at(run.trace, max(start, calm_from) + 1.0) != "READY":
+        if _phase_at(run, max(start, calm_from) + 1.0) is not core.Phase.READY:
             continue
         return max(0.0, start - calm_from)
     return None
 
 
-def _phase_at(trace: list[Any], at: float) -> str | None:
+def _phase_at(run: RunResult, at: float) -> core.Phase | None:
     phase = None
-    for e in trace:
+    for e in run.trace:
         if e.at > at:
             break
-        if e.kind == "status":
-            phase = e.fields.get("phase")
+        if isinstance(e, StatusNoted):
+            phase = e.phase
     return phase
 
 
-def _account_messages(report: SeedReport, run: Any, sim: Simulation) -> None:
+def _account_messages(report: SeedReport, run: RunResult, sim: Simulation) -> None:
     """Lost = pushed in the session the core holds at the end, never delivered (messages still
     replayable because the run ended mid-reconnect are pending, not lost). Abandoned =
     pushed in a session given up since (by the core, the server, or a fatal close such as a

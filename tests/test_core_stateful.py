@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from qqgate.replay import established_intervals
 from qqgate.replay._soak import LIVENESS_BOUND_S
 from qqgate.replay.world import (
-    Ban, CoreClient, DnsOutage, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
+    Ban, CoreClient, DnsOutage, FatalNoted, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
     ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec, schedule_end_s,
 )
 
@@ -114,9 +114,9 @@ class GatewayWorld(RuleBasedStateMachine):
         sim.run_until(calm_from + LIVENESS_BOUND_S + 300.0)
         assert sim.invariant_breaks == [], sim.invariant_breaks[:3]
         run = sim.result()
-        fatals = [e for e in run.trace if e.kind == "fatal" and not e.fields.get("retryable")]
+        fatals = [e for e in run.events(FatalNoted) if not e.retryable]
         if fatals:
-            assert self.fatal_code, f"stopped on a fatal nobody caused: {fatals[0].fields}"
+            assert self.fatal_code, f"stopped on a fatal nobody caused: {fatals[0]}"
             assert run.final_state.phase is core.Phase.FAILED
             return
         up = [start for start, end in established_intervals(run) if end >= run.ended_at]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import Any, assert_never
 
 from qqgate.core import (
-    CloseSocket, Command, ConnectFailed, Deliver, Dispatch, FetchToken, FrameReceived,
-    GatewayFailed, GatewayResolved, Input, OpenSocket, ResolveGateway, SendFrame,
-    SocketClosed, SocketOpened, Start, Stop, Tick, TokenFailed, TokenIssued,
+    CloseSocket, Command, ConnectFailed, Deliver, Dispatch, DispatchSettled, FetchToken,
+    FrameReceived, GatewayFailed, GatewayResolved, Input, OpenSocket, ResolveGateway, SendFailed,
+    SendFrame, SocketClosed, SocketOpened, Start, Stop, Tick, TokenFailed, TokenIssued,
 )
 
 from . import _messages as M
@@ -30,7 +30,11 @@ _NORMAL_CLOSE = 1000
 
 
 def _frame(op: int, d: Any) -> str:
-    """A JSON text frame, compact, ``op`` first (``{"op":1,"d":5}``)."""
+    """A JSON text frame, compact, ``op`` first (``{"op":1,"d":5}``).
+
+    The layout is kept because the legacy journals (logs_samples, ``--journal``) record these
+    bytes; nothing reads the frames by their bytes (the world decodes every frame it carries).
+    """
     return json.dumps({"op": op, "d": d}, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -354,29 +358,33 @@ class LegacyModel:
         if state.loop is ListenLoop.SPINNING:
             return (state if now == state.now_s else replace(state, now_s=now)), ()
         a = _Adapter(self.config, replace(state, now_s=now))
-        if isinstance(inp, Tick):
-            a.tick(inp.at)
-        elif isinstance(inp, FrameReceived):
-            a.frame(inp)
-        elif isinstance(inp, SocketClosed):
-            a.socket_closed(inp)
-        elif isinstance(inp, SocketOpened):
-            a.socket_opened(inp)
-        elif isinstance(inp, ConnectFailed):
-            a.connect_failed(inp)
-        elif isinstance(inp, TokenIssued):
-            a.token_issued(inp)
-        elif isinstance(inp, TokenFailed):
-            a.rest_failed(inp.at, inp.error, (ListenLoop.STARTUP_TOKEN, ListenLoop.RECONNECT_TOKEN))
-        elif isinstance(inp, GatewayResolved):
-            a.gateway_resolved(inp)
-        elif isinstance(inp, GatewayFailed):
-            a.rest_failed(inp.at, inp.error, (ListenLoop.STARTUP_GATEWAY, ListenLoop.RECONNECT_GATEWAY))
-        elif isinstance(inp, Start):
-            a.start()
-        elif isinstance(inp, Stop):
-            a.stop()
-        # SendFailed, DispatchSettled: ignored (see the module docstring).
+        match inp:
+            case Tick(at=at):
+                a.tick(at)
+            case FrameReceived():
+                a.frame(inp)
+            case SocketClosed():
+                a.socket_closed(inp)
+            case SocketOpened():
+                a.socket_opened(inp)
+            case ConnectFailed():
+                a.connect_failed(inp)
+            case TokenIssued():
+                a.token_issued(inp)
+            case TokenFailed(at=at, error=error):
+                a.rest_failed(at, error, (ListenLoop.STARTUP_TOKEN, ListenLoop.RECONNECT_TOKEN))
+            case GatewayResolved():
+                a.gateway_resolved(inp)
+            case GatewayFailed(at=at, error=error):
+                a.rest_failed(at, error, (ListenLoop.STARTUP_GATEWAY, ListenLoop.RECONNECT_GATEWAY))
+            case Start():
+                a.start()
+            case Stop():
+                a.stop()
+            case SendFailed() | DispatchSettled():
+                pass  # ignored: see the package docstring
+            case _:
+                assert_never(inp)
         return a.s, tuple(a.out)
 
     def next_deadline(self, state: LegacyState) -> float | None:

@@ -9,9 +9,13 @@ What it holds:
 - ``GatewayServer`` (``_server``): the server model (Hello, Identify/Resume validation, READY,
   replay on resume, ACKs, the ~30-minute op 7 + 4009 cycle, the ~60 s heartbeat timeout),
   driven through a ``ServerLink``; it applies every fault, once, for both links;
+- the typed trace (``_trace``): ``ServerClosed``, ``SocketOpening``, ``FaultApplied``, ... (one
+  frozen dataclass per kind of event, ``TraceEvent`` their union), noted by the server model
+  and both links; client frames are decoded once by the link that carries them
+  (``_client_frame``);
 - ``ClientModel`` and ``CoreClient`` (``_client_model``): the reducer shape the simulator drives;
-- ``Simulation`` and ``RunResult`` (``_sim``): the first link, a discrete-event simulator that
-  joins the server model to one client reducer on a virtual clock;
+- ``Simulation`` (``_sim``): the first link, a discrete-event simulator that joins the server
+  model to one client reducer on a virtual clock; its ``RunResult`` (``_run_result``);
 - ``gateway`` (a subpackage, not re-exported here so the simulator never loads gevent): the
   second link, the chaos gateway, the same server model on real sockets.
 
@@ -27,9 +31,19 @@ from ._faults import (
     schedule_end_s,
 )
 from ._network import Network
+from ._client_frame import ClientFrame, decode_client_frame, sent_event
+from ._run_result import RunResult
 from ._server import GATEWAY_URL, GatewayServer, ServerLink
-from ._sim import DNS_ERROR, RunResult, Simulation, TraceEvent
+from ._sim import DNS_ERROR, Simulation
 from ._spec import WorldSpec
+from ._trace import (
+    ClientClosed, ClientClosedUnseen, ConnectRefused, ConnectReset, ConnectStalled,
+    DispatchDelivered, FatalNoted, FaultApplied, FlowBlackHoled, GatewayError, GatewayListening,
+    GatewayStopping, HeartbeatSent, HeartbeatTimedOut, IdentifySent, LogNoted, RequestSent,
+    ResumeRejected, ResumeSent, ServerClosed, ServerClosedUnseen, ServerConnEnded, SessionConflict,
+    SessionCycled, SessionEstablished, SocketOpening, SpinStopped, StatusNoted, TraceEvent,
+    WsAccepted, WsEnded,
+)
 
 __all__ = [
     "ClientModel", "CoreClient",
@@ -37,6 +51,13 @@ __all__ = [
     "RejectResumes", "ServerClose", "ServerReconnect", "StallConnects", "fault_from_json",
     "schedule_end_s", "TIMED_FAULTS", "TimedFault",
     "Network", "GATEWAY_URL", "GatewayServer", "ServerLink",
-    "DNS_ERROR", "RunResult", "Simulation", "TraceEvent",
+    "ClientFrame", "decode_client_frame", "sent_event",
+    "DNS_ERROR", "RunResult", "Simulation",
     "WorldSpec",
+    "ClientClosed", "ClientClosedUnseen", "ConnectRefused", "ConnectReset", "ConnectStalled",
+    "DispatchDelivered", "FatalNoted", "FaultApplied", "FlowBlackHoled", "GatewayError",
+    "GatewayListening", "GatewayStopping", "HeartbeatSent", "HeartbeatTimedOut", "IdentifySent",
+    "LogNoted", "RequestSent", "ResumeRejected", "ResumeSent", "ServerClosed", "ServerClosedUnseen",
+    "ServerConnEnded", "SessionConflict", "SessionCycled", "SessionEstablished", "SocketOpening",
+    "SpinStopped", "StatusNoted", "TraceEvent", "WsAccepted", "WsEnded",
 ]

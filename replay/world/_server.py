@@ -17,16 +17,22 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, assert_never
 
 import orjson
 
 from ._faults import (
-    TIMED_FAULTS, Ban, Fault, HalfOpen, InvalidateSessions, RejectResumes, ServerClose,
-    ServerReconnect,
+    TIMED_FAULTS, Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
+    RejectResumes, ServerClose, ServerReconnect, StallConnects,
 )
+from ._client_frame import ClientFrame
 from ._network import Network
 from ._spec import WorldSpec
+from ._trace import (
+    FaultApplied, FlowBlackHoled, HeartbeatTimedOut, ResumeRejected, ServerClosed,
+    ServerClosedUnseen, ServerConnEnded, SessionConflict, SessionCycled, SessionEstablished,
+    TraceEvent,
+)
 
 GATEWAY_URL = "wss://api.sgroup.qq.com/websocket"
 
@@ -49,7 +55,7 @@ class ServerLink(Protocol):
 
     def after(self, delay_s: float, action: Callable[[], None]) -> None: ...
 
-    def note(self, kind: str, **fields: Any) -> None: ...
+    def note(self, event: TraceEvent) -> None: ...
 
 
 @dataclass
@@ -78,7 +84,7 @@ class ServerConn:
 class GatewayServer:
     """The server side of the simulated world.
 
-    ``accept(conn)`` on a new socket, ``receive(conn, text)`` for each client frame,
+    ``accept(conn)`` on a new socket, ``receive(conn, frame)`` for each client frame,
     ``client_closed(conn)`` when the client closes; ``apply(fault)`` at a fault's time,
     ``trigger(fault)`` to inject one now.
     """
@@ -119,7 +125,7 @@ class GatewayServer:
         if not sc.open:
             return
         if self.link.now - sc.last_heartbeat_at >= self.world.heartbeat_timeout_s - 1e-9:
-            self.link.note("server_heartbeat_timeout", conn=sc.conn)
+            self.link.note(HeartbeatTimedOut(self.link.now, sc.conn))
             self.close(sc.conn, None, "")
         else:
             self._arm_watchdog(sc)
@@ -131,9 +137,9 @@ class GatewayServer:
             return
         self._forget(sc)
         if self.network.is_black_holed(conn):
-            self.link.note("server_closed_unseen", conn=conn, code=code)
+            self.link.note(ServerClosedUnseen(self.link.now, conn, code))
             return
-        self.link.note("server_closed", conn=conn, code=code, reason=reason)
+        self.link.note(ServerClosed(self.link.now, conn, code, reason))
         self.link.close_to_client(conn, code, reason)
 
     def client_closed(self, conn: int) -> None:
@@ -144,7 +150,7 @@ class GatewayServer:
 
     def _forget(self, sc: ServerConn) -> None:
         sc.open = False
-        self.link.note("server_conn_end", conn=sc.conn)
+        self.link.note(ServerConnEnded(self.link.now, sc.conn))
         self.last_drop_at = self.link.now
         if sc.session is not None and sc.session.conn == sc.conn:
             sc.session.conn = None
@@ -158,35 +164,38 @@ class GatewayServer:
     def apply(self, fault: Fault) -> None:
         """Apply ``fault`` now: act on the open connections for a fault that acts once; a
         timed fault is already in force through ``network`` and is only noted."""
-        if isinstance(fault, TIMED_FAULTS):
-            self.link.note("fault", fault=type(fault).__name__, duration_s=fault.duration_s)
-            return
         conns = self.open_conns()
-        if isinstance(fault, ServerClose):
-            self.link.note("fault", fault="ServerClose", code=fault.code)
-            for conn in conns:
-                self.close(conn, fault.code, fault.reason)
-        elif isinstance(fault, ServerReconnect):
-            self.link.note("fault", fault="ServerReconnect")
-            for conn in conns:
-                self.server_reconnect(conn)
-        elif isinstance(fault, InvalidateSessions):
-            self.link.note("fault", fault="InvalidateSessions")
-            for session in self.sessions.values():
-                session.valid = False
-            for conn in conns:
-                self.close(conn, None, "")
-        elif isinstance(fault, HalfOpen):
-            self.link.note("fault", fault="HalfOpen", conns=conns)
-            for conn in conns:
-                self.network.black_hole(conn)
-                self.link.black_hole(conn)
-                self.link.note("half_open", conn=conn)
-        elif isinstance(fault, Ban):
-            self.link.note("fault", fault="Ban", code=fault.code)
-            self.banned_code = fault.code
-            for conn in conns:
-                self.close(conn, fault.code, fault.reason)
+        now = self.link.now
+        match fault:
+            case ServerClose(code=code, reason=reason):
+                self.link.note(FaultApplied(now, fault))
+                for conn in conns:
+                    self.close(conn, code, reason)
+            case ServerReconnect():
+                self.link.note(FaultApplied(now, fault))
+                for conn in conns:
+                    self.server_reconnect(conn)
+            case InvalidateSessions():
+                self.link.note(FaultApplied(now, fault))
+                for session in self.sessions.values():
+                    session.valid = False
+                for conn in conns:
+                    self.close(conn, None, "")
+            case HalfOpen():
+                self.link.note(FaultApplied(now, fault, tuple(conns)))
+                for conn in conns:
+                    self.network.black_hole(conn)
+                    self.link.black_hole(conn)
+                    self.link.note(FlowBlackHoled(now, conn))
+            case Ban(code=code, reason=reason):
+                self.link.note(FaultApplied(now, fault))
+                self.banned_code = code
+                for conn in conns:
+                    self.close(conn, code, reason)
+            case DnsOutage() | RefuseConnects() | StallConnects() | RejectResumes():
+                self.link.note(FaultApplied(now, fault))
+            case _:
+                assert_never(fault)
 
     def trigger(self, fault: Fault) -> None:
         """Apply ``fault`` now, whatever its ``at``; a timed fault starts now for its duration."""
@@ -204,17 +213,15 @@ class GatewayServer:
         if not self.network.is_black_holed(conn):
             self.link.to_client(conn, text)
 
-    def receive(self, conn: int, text: str) -> None:
+    def receive(self, conn: int, frame: ClientFrame) -> None:
+        """A client frame on ``conn``, decoded once by the link (``decode_client_frame``)."""
         sc = self.conns.get(conn)
         if sc is None or not sc.open:
             return
-        try:
-            frame = orjson.loads(text)
-        except orjson.JSONDecodeError:
+        if not frame.is_json:
             self.close(conn, 4002, "invalid payload")
             return
-        op = frame.get("op") if isinstance(frame, dict) else None
-        d = frame.get("d") if isinstance(frame, dict) else None
+        op, d = frame.op, frame.d
         if op == 1:
             sc.last_heartbeat_at = self.link.now
             world = self.world
@@ -240,7 +247,7 @@ class GatewayServer:
             return False
         conflict = self.world.session_conflict_s
         if conflict > 0 and self.last_drop_at is not None and self.link.now - self.last_drop_at < conflict:
-            self.link.note("server_session_conflict", conn=sc.conn)
+            self.link.note(SessionConflict(self.link.now, sc.conn))
             self.close(sc.conn, None, "")
             return False
         return True
@@ -265,7 +272,7 @@ class GatewayServer:
             return
         rejected = self.network.active(RejectResumes, self.link.now)
         if rejected is not None:
-            self.link.note("server_rejected_resume", conn=sc.conn)
+            self.link.note(ResumeRejected(self.link.now, sc.conn))
             self.close(sc.conn, rejected.code, "")
             return
         session = self.sessions.get(str(d.get("session_id")))
@@ -293,7 +300,7 @@ class GatewayServer:
         self._established(sc)
 
     def _established(self, sc: ServerConn) -> None:
-        self.link.note("server_established", conn=sc.conn)
+        self.link.note(SessionEstablished(self.link.now, sc.conn))
         cycle = self.world.session_cycle_s
         if cycle is not None:
             jitter = self.world.session_cycle_jitter_s
@@ -306,7 +313,7 @@ class GatewayServer:
         """The ~30-minute cycle: op 7, then close 4009 (openclaw#78890, botpy#141)."""
         if not sc.open:
             return
-        self.link.note("server_session_cycle", conn=sc.conn)
+        self.link.note(SessionCycled(self.link.now, sc.conn))
         self._send(sc, {"op": 7})
         conn = sc.conn
         self.link.after(0.1, lambda: self.close(conn, 4009, "Session timed out"))

@@ -11,62 +11,24 @@ from __future__ import annotations
 import functools
 import heapq
 import random
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable, assert_never
 
 from qqgate import core
 from qqgate.core import Command, Input
 
+from ._client_frame import decode_client_frame, sent_event
 from ._client_model import ClientModel
 from ._faults import DnsOutage, Fault, RefuseConnects, StallConnects
+from ._run_result import RunResult
 from ._server import GATEWAY_URL, GatewayServer
 from ._spec import WorldSpec
+from ._trace import (
+    ClientClosed, ConnectStalled, DispatchDelivered, FatalNoted, LogNoted, RequestSent,
+    SocketOpening, SpinStopped, StatusNoted, TraceEvent,
+)
 
 DNS_ERROR = "DNS resolution error [Errno -3] Temporary failure in name resolution"
 TOKEN_EXPIRES_IN_S = 7200.0
-
-
-@dataclass
-class TraceEvent:
-    """One observation of a run: ``kind`` names it, ``at`` is virtual seconds, ``fields`` the rest."""
-
-    at: float
-    kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    """What a run produced: the trace, the journal steps, invariant breaks, and how it ended."""
-
-    client: str
-    seed: int
-    horizon_s: float
-    ended_at: float
-    steps: int
-    spin: dict[str, Any] | None
-    trace: list[TraceEvent]
-    journal: list[tuple[Input, tuple[Command, ...]]]
-    invariant_breaks: list[str]
-    pushed: list[tuple[float, str]]
-    delivered_ids: list[str]
-    identifies: int
-    resumes_accepted: int
-    final_state: Any
-
-    IN_FLIGHT_S = 10.0
-    """Messages pushed this close to the end of a run may still be in flight: not counted missing."""
-
-    @property
-    def pushed_ids(self) -> list[str]:
-        """The d.id of every message the server pushed."""
-        return [msg_id for _, msg_id in self.pushed]
-
-    def missing_ids(self) -> list[str]:
-        """Pushed (and no longer in flight) but never delivered."""
-        delivered = set(self.delivered_ids)
-        cutoff = self.ended_at - self.IN_FLIGHT_S
-        return [msg_id for at, msg_id in self.pushed if at <= cutoff and msg_id not in delivered]
 
 
 class Simulation:
@@ -104,7 +66,7 @@ class Simulation:
         self.steps = 0
         self._same_instant = 0
         self._last_step_at = float("-inf")
-        self.spin: dict[str, Any] | None = None
+        self.spin: SpinStopped | None = None
         self._timer_token = 0
         self._client_conns: set[int] = set()
         """Connections the client has open, as its transport sees them."""
@@ -118,8 +80,9 @@ class Simulation:
         self._order += 1
         heapq.heappush(self._queue, (self.now + max(0.0, delay_s), self._order, action))
 
-    def note(self, kind: str, **fields: Any) -> None:
-        self.trace.append(TraceEvent(self.now, kind, dict(fields)))
+    def note(self, event: TraceEvent) -> None:
+        """Append ``event`` to the trace."""
+        self.trace.append(event)
 
     def _latency(self) -> float:
         base = self.world.latency_s
@@ -127,18 +90,17 @@ class Simulation:
 
     # -- ServerLink: the network, as the server sees it ---------------------------------
     def to_client(self, conn: int, text: str) -> None:
-        self.after(self._latency(), lambda: self._feed_if_live(conn, core.FrameReceived(self.now, conn, text)))
+        self.after(self._latency(), lambda: self.feed(core.FrameReceived(self.now, conn, text)))
 
     def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
-        self.after(self._latency(), lambda: self._feed_if_live(conn, core.SocketClosed(self.now, conn, code, reason)))
+        self.after(self._latency(), lambda: self._closed_by_server(conn, code, reason))
 
     def black_hole(self, conn: int) -> None:
         """Nothing to do: ``network`` already drops the flow's frames both ways."""
 
-    def _feed_if_live(self, conn: int, inp: Input) -> None:
-        if isinstance(inp, core.SocketClosed):
-            self._client_conns.discard(conn)
-        self.feed(inp)
+    def _closed_by_server(self, conn: int, code: int | None, reason: str) -> None:
+        self._client_conns.discard(conn)
+        self.feed(core.SocketClosed(self.now, conn, code, reason))
 
     # -- faults -------------------------------------------------------------------------
     def _schedule_faults(self) -> None:
@@ -165,8 +127,8 @@ class Simulation:
         if inp.at == self._last_step_at:
             self._same_instant += 1
             if self._same_instant >= self.spin_limit:
-                self.spin = {"at": inp.at, "steps": self._same_instant}
-                self.note("spin", steps=self._same_instant)
+                self.spin = SpinStopped(inp.at, self._same_instant)
+                self.note(self.spin)
                 self._stopped = True
                 return
         else:
@@ -192,65 +154,76 @@ class Simulation:
         self._at(at, fire)
 
     def _execute(self, cmd: Command) -> None:
-        now = self.now
-        if isinstance(cmd, core.FetchToken):
-            self.note("request", what="token")
-            if self.network.active(DnsOutage, now):
-                self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
-            else:
-                self._token_counter += 1
-                token = f"sim-token-{self._token_counter}"
-                self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
-        elif isinstance(cmd, core.ResolveGateway):
-            self.note("request", what="gateway")
-            if self.network.active(DnsOutage, now):
-                self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
-            else:
-                limit = core.SessionStartLimit(1000, 1000 - self.server.identifies, 86_400_000, 1)
-                self.after(2 * self._latency(), lambda: self.feed(core.GatewayResolved(self.now, GATEWAY_URL, limit)))
-        elif isinstance(cmd, core.OpenSocket):
-            self._open(cmd.conn)
-        elif isinstance(cmd, core.SendFrame):
-            if cmd.conn in self._client_conns and not self.network.is_black_holed(cmd.conn):
-                conn, text = cmd.conn, cmd.text
-                self.after(self._latency(), lambda: self.server.receive(conn, text))
-            self._note_sent(cmd)
-        elif isinstance(cmd, core.CloseSocket):
-            self.note("client_close", conn=cmd.conn, code=cmd.code, reason=cmd.reason)
-            if cmd.conn in self._client_conns:
-                self._client_conns.discard(cmd.conn)
-                conn = cmd.conn
-                self.after(self._latency(), lambda: self.server.client_closed(conn))
-                # The transport reports the close too; the client must treat it as stale.
-                self.after(2 * self._latency(), lambda: self.feed(core.SocketClosed(self.now, conn, cmd.code, cmd.reason)))
-        elif isinstance(cmd, core.Deliver):
-            data = cmd.dispatch.data
-            msg_id = data.get("id") if isinstance(data, dict) else None
-            if cmd.dispatch.event_type == "C2C_MESSAGE_CREATE" and isinstance(msg_id, str):
-                self.delivered_ids.append(msg_id)
-            self.note("deliver", seq=cmd.dispatch.seq, t=cmd.dispatch.event_type)
-            if self.settle:
-                seq = cmd.dispatch.seq
-                self.after(0.0, lambda: self.feed(core.DispatchSettled(self.now, seq)))
-        elif isinstance(cmd, core.StatusChanged):
-            self.note("status", phase=cmd.phase.value, detail=cmd.detail)
-        elif isinstance(cmd, core.Fatal):
-            self.note("fatal", reason=cmd.reason, retryable=cmd.retryable, close_code=cmd.close_code)
-        elif isinstance(cmd, core.Log):
-            self.note("log", level=cmd.level, event=cmd.event, **cmd.fields)
+        match cmd:
+            case core.FetchToken():
+                self._fetch_token()
+            case core.ResolveGateway():
+                self._resolve_gateway()
+            case core.OpenSocket(conn=conn):
+                self._open(conn)
+            case core.SendFrame(conn=conn, text=text):
+                self._send(conn, text)
+            case core.CloseSocket(conn=conn, code=code, reason=reason):
+                self._close(conn, code, reason)
+            case core.Deliver(dispatch=dispatch):
+                self._deliver(dispatch)
+            case core.StatusChanged(phase=phase, detail=detail):
+                self.note(StatusNoted(self.now, phase, detail))
+            case core.Fatal(reason=reason, retryable=retryable, close_code=close_code):
+                self.note(FatalNoted(self.now, reason, retryable, close_code))
+            case core.Log(level=level, event=event, fields=fields):
+                self.note(LogNoted(self.now, level, event, dict(fields)))
+            case _:
+                assert_never(cmd)
 
-    def _note_sent(self, cmd: core.SendFrame) -> None:
-        text = cmd.text
-        if text.startswith('{"op":1,'):
-            self.note("heartbeat", conn=cmd.conn)
-        elif text.startswith('{"op":2,'):
-            self.note("identify", conn=cmd.conn)
-        elif text.startswith('{"op":6,'):
-            self.note("resume", conn=cmd.conn)
+    def _fetch_token(self) -> None:
+        self.note(RequestSent(self.now, "token"))
+        if self.network.active(DnsOutage, self.now):
+            self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
+            return
+        self._token_counter += 1
+        token = f"sim-token-{self._token_counter}"
+        self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
+
+    def _resolve_gateway(self) -> None:
+        self.note(RequestSent(self.now, "gateway"))
+        if self.network.active(DnsOutage, self.now):
+            self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
+            return
+        limit = core.SessionStartLimit(1000, 1000 - self.server.identifies, 86_400_000, 1)
+        self.after(2 * self._latency(), lambda: self.feed(core.GatewayResolved(self.now, GATEWAY_URL, limit)))
+
+    def _send(self, conn: int, text: str) -> None:
+        """Carry one client frame: decoded once, delivered after the latency unless the flow is
+        black-holed or the socket is not open, and noted as sent either way."""
+        frame = decode_client_frame(text)
+        if conn in self._client_conns and not self.network.is_black_holed(conn):
+            self.after(self._latency(), lambda: self.server.receive(conn, frame))
+        event = sent_event(self.now, conn, frame)
+        if event is not None:
+            self.note(event)
+
+    def _close(self, conn: int, code: int, reason: str) -> None:
+        self.note(ClientClosed(self.now, conn, code, reason))
+        if conn in self._client_conns:
+            self._client_conns.discard(conn)
+            self.after(self._latency(), lambda: self.server.client_closed(conn))
+            # The transport reports the close too; the client must treat it as stale.
+            self.after(2 * self._latency(), lambda: self.feed(core.SocketClosed(self.now, conn, code, reason)))
+
+    def _deliver(self, dispatch: core.Dispatch) -> None:
+        data = dispatch.data
+        msg_id = data.get("id") if isinstance(data, dict) else None
+        if dispatch.event_type == "C2C_MESSAGE_CREATE" and isinstance(msg_id, str):
+            self.delivered_ids.append(msg_id)
+        self.note(DispatchDelivered(self.now, dispatch.seq, dispatch.event_type))
+        if self.settle:
+            seq = dispatch.seq
+            self.after(0.0, lambda: self.feed(core.DispatchSettled(self.now, seq)))
 
     def _open(self, conn: int) -> None:
         now = self.now
-        self.note("open", conn=conn)
+        self.note(SocketOpening(now, conn))
         if self.network.active(DnsOutage, now):
             self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, DNS_ERROR)))
             return
@@ -259,8 +232,8 @@ class Simulation:
             error = refused.error
             self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, error)))
             return
-        if self.network.active(StallConnects, now):
-            self.note("connect_stalled", conn=conn)
+        if self.network.active(StallConnects, now) is not None:
+            self.note(ConnectStalled(now, conn))
             return
 
         def accepted() -> None:

@@ -28,6 +28,7 @@ import orjson
 
 from .._faults import Fault, fault_from_json
 from .._network import TimedT
+from .._trace import GatewayListening, GatewayStopping, TraceEvent
 from .._spec import WorldSpec
 from ._http import HttpConnection
 from ._link import GatewayEvent, RealTimeLink
@@ -80,7 +81,7 @@ class ChaosGateway:
         self._thread_ident = _thread_id()
         self._link = RealTimeLink(self.world, self.time_scale, random.Random(self.seed), self._on_event)
         self._api = RestApi(self.ws_url, self.time_scale, lambda: self.link.server.identifies)
-        self._link.note("gateway_listening", port=self.port, time_scale=self.time_scale)
+        self._link.note(GatewayListening(self._link.now, self.port, self.time_scale))
         self._link.schedule_faults()
         return self
 
@@ -122,7 +123,7 @@ class ChaosGateway:
             return
         server, self._server = self._server, None
         if self._link is not None:
-            self._link.note("gateway_stopping")
+            self._link.note(GatewayStopping(self._link.now))
             self._link.stop()
         for outlet in list(self._outlets):
             outlet.abort()
@@ -180,7 +181,7 @@ class ChaosGateway:
 
     @property
     def events(self) -> list[GatewayEvent]:
-        """Every event so far: (monotonic time, kind, fields), the model's notes included."""
+        """Every event so far: (monotonic time, typed event), the model's notes included."""
         return list(self._link.events) if self._link is not None else []
 
     @property
@@ -219,7 +220,7 @@ class ChaosGateway:
             sleep(poll_s)
 
     def events_of(self, kind: str, **match: Any) -> list[GatewayEvent]:
-        """The events of ``kind`` whose fields include every ``match`` item."""
+        """The events named ``kind`` (``"server_closed"``, ...) whose fields include every ``match`` item."""
         return [e for e in self.events
                 if e.kind == kind and all(e.fields.get(k) == v for k, v in match.items())]
 
@@ -232,8 +233,8 @@ class ChaosGateway:
     def window(self, kind: type[TimedT]) -> TimedT | None:
         return self.link.window(kind)
 
-    def note(self, kind: str, **fields: Any) -> None:
-        self.link.note(kind, **fields)
+    def note(self, event: TraceEvent) -> None:
+        self.link.note(event)
 
     def rest(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         assert self._api is not None

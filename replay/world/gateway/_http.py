@@ -30,6 +30,7 @@ from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from .._faults import DnsOutage, RefuseConnects, StallConnects
 from .._network import TimedT
+from .._trace import ConnectRefused, ConnectReset, ConnectStalled, TraceEvent
 from ._ws import RECV_BYTES, WsOutlet, drop
 
 MAX_BODY_BYTES = 1 << 20
@@ -43,7 +44,10 @@ class Frontend(Protocol):
         """The timed fault of ``kind`` in force now, or None."""
         ...
 
-    def note(self, kind: str, **fields: Any) -> None: ...
+    def note(self, event: TraceEvent) -> None: ...
+
+    @property
+    def model_now(self) -> float: ...
 
     def rest(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]: ...
 
@@ -79,7 +83,7 @@ class HttpConnection:
 
     def serve(self) -> None:
         if self.frontend.window(DnsOutage):
-            self.frontend.note("connect_reset", reason="DnsOutage")
+            self.frontend.note(ConnectReset(self.frontend.model_now, "DnsOutage"))
             reset(self.sock)
             return
         try:
@@ -153,11 +157,11 @@ class HttpConnection:
     def _upgrade(self, request: h11.Request) -> None:
         refused = self.frontend.window(RefuseConnects)
         if refused is not None:
-            self.frontend.note("connect_refused", error=refused.error)
+            self.frontend.note(ConnectRefused(self.frontend.model_now, refused.error))
             reset(self.sock)
             return
         if self.frontend.window(StallConnects):
-            self.frontend.note("connect_stalled")
+            self.frontend.note(ConnectStalled(self.frontend.model_now))
             self._stall()
             return
         ws = WSConnection(ConnectionType.SERVER)

@@ -33,23 +33,34 @@ from typing import Any, Callable, NamedTuple, Protocol
 
 import gevent  # type: ignore[import-untyped, unused-ignore]
 import gevent.pool  # type: ignore[import-untyped, unused-ignore]
-import orjson
 
 from .._server import GatewayServer
+from .._client_frame import decode_client_frame, sent_event
 from .._faults import Fault
 from .._network import Network, TimedT
 from .._spec import WorldSpec
+from .._trace import ClientClosedUnseen, GatewayError, IdentifySent, ResumeSent, TraceEvent, WsAccepted, WsEnded
 
 EVENT_LIMIT = 200_000
 """Keep at most this many events (the oldest half is dropped past it): runs may last days."""
 
 
 class GatewayEvent(NamedTuple):
-    """One observation: ``at`` is ``time.monotonic()``; ``fields`` carry ``model_at`` (model seconds)."""
+    """One observation: ``at`` is ``time.monotonic()``, ``event`` the world's typed event (its own
+    ``at`` is model seconds)."""
 
     at: float
-    kind: str
-    fields: dict[str, Any]
+    event: TraceEvent
+
+    @property
+    def kind(self) -> str:
+        """The event's name (``"server_closed"``, ``"ws_accepted"``, ...)."""
+        return self.event.kind
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The event's fields, JSON-ready, plus ``model_at`` (model seconds, 3 decimals)."""
+        return {**self.event.to_fields(), "model_at": round(self.event.at, 3)}
 
 
 class Outlet(Protocol):
@@ -117,16 +128,17 @@ class RealTimeLink:
         try:
             action()
         except Exception as exc:  # a model bug must not kill the gateway; it is recorded
-            self.note("gateway_error", error=repr(exc))
+            self.note(GatewayError(self.now, repr(exc)))
             traceback.print_exc(file=sys.stderr)
 
-    def note(self, kind: str, **fields: Any) -> None:
-        event = GatewayEvent(time.monotonic(), kind, {**fields, "model_at": round(self.now, 3)})
-        self.events.append(event)
+    def note(self, event: TraceEvent) -> None:
+        """Record ``event`` with the wall-clock time, and pass it to ``on_event``."""
+        recorded = GatewayEvent(time.monotonic(), event)
+        self.events.append(recorded)
         if len(self.events) > EVENT_LIMIT:
             del self.events[: EVENT_LIMIT // 2]
         if self._on_event is not None:
-            self._on_event(event)
+            self._on_event(recorded)
 
     def to_client(self, conn: int, text: str) -> None:
         outlet = self._outlets.get(conn)
@@ -149,42 +161,30 @@ class RealTimeLink:
         self._conn_counter += 1
         conn = self._conn_counter
         self._outlets[conn] = outlet
-        self.note("ws_accepted", conn=conn)
+        self.note(WsAccepted(self.now, conn))
         self.server.accept(conn)
         return conn
 
     def received(self, conn: int, text: str) -> None:
-        """A text frame from the client (ignored while the flow is black-holed)."""
+        """A text frame from the client (ignored while the flow is black-holed), decoded once;
+        Identify and Resume are noted as the simulator notes them (heartbeats are not: a long
+        run would fill the event list with them)."""
         if self.network.is_black_holed(conn):
             return
-        self._note_frame(conn, text)
-        self._run(lambda: self.server.receive(conn, text))
-
-    def _note_frame(self, conn: int, text: str) -> None:
-        """Note Identify and Resume as the simulator does ("identify", "resume"); heartbeats are not noted."""
-        if '"op"' not in text or ("2" not in text and "6" not in text):
-            return
-        try:
-            frame = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(frame, dict) or frame.get("op") not in (2, 6):
-            return
-        raw_d = frame.get("d")
-        d: dict[str, Any] = raw_d if isinstance(raw_d, dict) else {}
-        if frame["op"] == 2:
-            self.note("identify", conn=conn, intents=d.get("intents"), shard=d.get("shard"))
-        else:
-            self.note("resume", conn=conn, session_id=d.get("session_id"), seq=d.get("seq"))
+        frame = decode_client_frame(text)
+        sent = sent_event(self.now, conn, frame)
+        if isinstance(sent, (IdentifySent, ResumeSent)):
+            self.note(sent)
+        self._run(lambda: self.server.receive(conn, frame))
 
     def detached(self, conn: int, code: int | None) -> None:
         """The connection ended (client close frame, EOF, reset, or after our own close)."""
         self._outlets.pop(conn, None)
         if self.network.is_black_holed(conn):
             self.network.forget(conn)
-            self.note("client_closed_unseen", conn=conn, code=code)
+            self.note(ClientClosedUnseen(self.now, conn, code))
             return
-        self.note("ws_ended", conn=conn, code=code)
+        self.note(WsEnded(self.now, conn, code))
         self.server.client_closed(conn)
 
     def open_conns(self) -> list[int]:
