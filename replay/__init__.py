@@ -10,7 +10,8 @@ Parts, each a package or a small module, with one-way dependencies:
   and judging a scenario), ``legacy/`` (a model of hermes-agent's adapter), ``logs/`` (the
   hermes log importer), ``_log_replay`` (a real log re-run against both clients).
 - journal replay (``_journal_replay``: a journal through the reducer its header names; the
-  format itself is ``qqgate.core.journal``) and the checks (``_soak``, ``_fuzz``, ``_crash``).
+  format itself is ``qqgate.core.journal``).
+- ``checks/``: the reliability checks (soak, fuzz, crash-test), with a face of their own.
 - the command line (``cli`` and its ``*_cli`` modules).
 
 This face re-exports replay proper; the world has its own (``qqgate.replay.world``).

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXTENSIONS = ("qqgate.replay._soak_cli", "qqgate.replay._fuzz_cli", "qqgate.replay._crash_cli", "qqgate.replay._gateway_cli", "qqgate.io_shell.cli", "qqgate.io_shell.journal.cli")
+EXTENSIONS = ("qqgate.replay.checks._soak_cli", "qqgate.replay.checks._fuzz_cli", "qqgate.replay.checks._crash_cli", "qqgate.replay._gateway_cli", "qqgate.io_shell.cli", "qqgate.io_shell.journal.cli")
 """Modules adding subcommands: each has ``register(subparsers)`` that adds its parser and
 ``set_defaults(func=...)`` with a function taking the parsed args and returning the exit status."""
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from qqgate.replay import established_intervals
-from qqgate.replay._soak import LIVENESS_BOUND_S
+from qqgate.replay.checks import LIVENESS_BOUND_S
 from qqgate.replay.world import (
     Ban, CoreClient, DnsOutage, FatalNoted, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
     ServerClose, ServerReconnect, Simulation, StallConnects, WorldSpec, schedule_end_s,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from qqgate.replay._crash import run_crash_test
+from qqgate.replay.checks import run_crash_test
 
 
 def test_killed_writers_leave_replayable_sqlite_journals(tmp_path: Path) -> None:
@@ -23,3 +25,9 @@ def test_killed_writers_leave_replayable_postgres_journals() -> None:
     report = run_crash_test(2, url, seed=9)
     assert report.problems == []
     assert report.killed >= 1 and report.sessions == 2
+
+
+def test_the_writer_is_a_module_that_refuses_bad_arguments() -> None:
+    proc = subprocess.run([sys.executable, "-m", "qqgate.replay.checks._crash_writer", "only-one"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "usage:" in proc.stderr

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from qqgate import core
-from qqgate.replay import _fuzz
-from qqgate.replay._fuzz import FuzzReport, fuzz_frames, run_fuzz
+from qqgate.replay.checks import FuzzReport, fuzz_frames, run_fuzz
 
 SAMPLES = Path(__file__).resolve().parent.parent / "logs_samples"
 
@@ -34,7 +33,7 @@ def test_fuzzer_reports_an_escaping_exception(monkeypatch: pytest.MonkeyPatch) -
             raise ValueError("binary frames crash this core")
         return real_step(state, inp)
 
-    monkeypatch.setattr(_fuzz.core, "step", fragile)
+    monkeypatch.setattr(core, "step", fragile)  # the fuzzer steps the core through its module
     report = FuzzReport()
     fuzz_frames(3_000, seed=1, report=report)
     assert report.exceptions and "binary frames crash" in report.exceptions[0]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from qqgate import core
-from qqgate.replay._soak import LIVENESS_BOUND_S, draw_world, run_seed
+from qqgate.replay.checks import LIVENESS_BOUND_S, draw_world, run_seed
 from qqgate.replay.cli import main
 from qqgate.replay.world import CoreClient
 
@@ -81,3 +81,14 @@ def test_soak_reports_a_crashing_client_instead_of_raising() -> None:
 
     report = run_seed(3, 4.0, client=Crashes(replace(core.Config(), seed=3)))
     assert not report.ok and any("exception" in p for p in report.problems())
+
+
+def test_the_soak_draws_every_close_code_class_of_the_core_table() -> None:
+    from qqgate.replay.checks import _soak
+    closes, fatal = _soak._CLOSE_CODES, _soak._FATAL_CODES
+    drawn_rules = {core.close_rule(code) for code in closes}
+    non_fatal = {rule for code, rule in core.CLOSE_CODES.items()
+                 if rule.action is not core.CloseAction.FATAL and code != _soak.NO_STATUS}
+    assert non_fatal <= drawn_rules and None in closes and _soak.UNKNOWN_CODE not in core.CLOSE_CODES
+    assert not [code for code in closes if code in fatal]
+    assert set(fatal) == {c for c, r in core.CLOSE_CODES.items() if r.action is core.CloseAction.FATAL}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from qqgate.replay._soak import run_seed
+from qqgate.replay.checks import run_seed
 
 SEEDS = [1211, 1262, 2483, 3190, 4356, 7153, 8007, 8617]
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._argtypes import positive_int
+from .._argtypes import positive_int
 from ._fuzz import run_fuzz
 
 

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from ._argtypes import positive_int
+from .._argtypes import positive_int
 from ._soak import LIVENESS_BOUND_S, STABLE_S, SeedReport, draw_world, run_seed
 
 

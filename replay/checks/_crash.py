@@ -1,5 +1,11 @@
 """Crash safety: journal writers killed with SIGKILL at random moments; every journal must
-open and replay to identical commands up to its last committed step (issue 5, item 5)."""
+open and replay to identical commands up to its last committed step.
+
+Each writer is a separate Python process (``_crash_writer``) recording a simulated core
+session into the store under test; the kill lands at a random moment, mid-batch or between
+batches. The store must then pass SQLite's integrity check (a SQLite store), list every session,
+and replay each one to identical commands up to its last committed step.
+"""
 
 from __future__ import annotations
 
@@ -13,29 +19,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import qqgate
 from qqgate.core.journal import read_journal
+from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
 
-from ._journal_replay import replay_journal
+from .. import replay_journal
 
-WRITER = """
-import sys, time
-from qqgate import core
-from qqgate.replay.world import CoreClient, Simulation, WorldSpec
-from qqgate.core.journal import journal_header
-from qqgate.io_shell.journal import open_recorder
-target, seed = sys.argv[1], int(sys.argv[2])
-model = CoreClient(core.Config(seed=seed))
-steps = Simulation(WorldSpec(), model, seed=seed, horizon_s=24 * 3600).run().journal
-rec = open_recorder(target, journal_header(model.describe(), seed=seed), [("crash-test-secret", "client-secret")],
-                    batch_size=32, flush_interval_s=0.002)
-print("ready", flush=True)
-for n, (inp, commands) in enumerate(steps, start=1):
-    rec.record(inp, commands)
-    if n % 20 == 0:
-        time.sleep(0.001)
-rec.close()
-print("done", flush=True)
-"""
+WRITER = "qqgate.replay.checks._crash_writer"
+"""The writer each run starts (``python -m WRITER TARGET SEED``) and kills."""
 
 
 @dataclass
@@ -57,19 +48,18 @@ class CrashReport:
 def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) -> CrashReport:
     """Start ``runs`` writers one after another on ``target``, kill each with SIGKILL after a
     random delay, then open the store and replay every session they wrote (sessions already
-    in the store are left alone) through the current core."""
-    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
-
+    in the store are left alone) through the current core. ``max_delay_s``: the longest wait
+    (seconds) between a writer's ``ready`` and its kill."""
     rng = random.Random(seed)
     report = CrashReport()
     try:
         earlier = {s.session_id for s in list_sessions(target)}
     except JournalStoreError:
         earlier = set()  # no store yet
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p))
+    where = str(Path(qqgate.__file__).parent.parent)  # the writer imports the qqgate this process runs
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH", "")) if p))
     for run in range(runs):
-        child = subprocess.Popen([sys.executable, "-c", WRITER, target, str(seed * 1000 + run)], cwd=root, env=env,
+        child = subprocess.Popen([sys.executable, "-m", WRITER, target, str(seed * 1000 + run)], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         report.runs += 1
         try:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from qqgate import core
 
-from ._detectors import established_intervals
-from .world import (
+from .. import established_intervals
+from ..world import (
     Ban, ClientModel, CoreClient, DnsOutage, Fault, FatalNoted, HalfOpen, InvalidateSessions,
     RefuseConnects, RejectResumes, RunResult, ServerClose, ServerReconnect, Simulation, StallConnects,
     StatusNoted, WorldSpec, schedule_end_s,
@@ -35,8 +35,36 @@ Derivation (default Config): a zombie still to detect (≤ 2 × 41.25 s) + a bac
 LIVENESS_TAIL_S = 900.0
 """How long the world runs calm after the faults, to observe liveness."""
 
-_CLOSE_CODES = (None, 1000, 1001, 1006, 4004, 4006, 4007, 4008, 4009, 4900, 4903, 4906, 4913, 12345)
-_FATAL_CODES = (4001, 4002, 4010, 4011, 4012, 4013, 4014, 4914, 4915)
+NO_STATUS = 1005
+"""Close code that no peer sends: it stands for "no status code" (RFC 6455 §7.4.1)."""
+UNKNOWN_CODE = 12345
+"""A close code that is in no table: the core must treat it like a network loss."""
+INTERNAL_ERROR_SAMPLE = frozenset({4900, 4903, 4906, 4913})
+"""The internal-error codes the soak sends. 4900-4913 share one rule in core.CLOSE_CODES; this
+sample (both ends, 4903 "create session error" of protocol.md, 4906) keeps the fourteen of them
+from outnumbering every other class in the draw."""
+
+
+def _close_codes() -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+    """(the closes a server sends in the soak, the fatal codes), both from core.CLOSE_CODES.
+
+    The first: no close frame at all (None), every non-fatal code of the table a server sends
+    (the internal-error range sampled, see INTERNAL_ERROR_SAMPLE), and UNKNOWN_CODE. The
+    second: every code whose rule is FATAL. Both in the table's order, so a seed's world is
+    the same as long as the table is.
+    """
+    internal = core.CLOSE_CODES[4900]
+    closes: list[int | None] = [None]
+    fatal: list[int] = []
+    for code, rule in core.CLOSE_CODES.items():
+        if rule.action is core.CloseAction.FATAL:
+            fatal.append(code)
+        elif code != NO_STATUS and (rule != internal or code in INTERNAL_ERROR_SAMPLE):
+            closes.append(code)
+    return (*closes, UNKNOWN_CODE), tuple(fatal)
+
+
+_CLOSE_CODES, _FATAL_CODES = _close_codes()
 
 
 @dataclass

@@ -17,7 +17,7 @@ import orjson
 
 from qqgate import core
 from qqgate.core.journal import JournalError, read_journal
-from .logs import import_log
+from ..logs import import_log
 
 _VALID = [
     '{"op":10,"d":{"heartbeat_interval":41250}}',
