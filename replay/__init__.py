@@ -2,9 +2,9 @@
 
 Parts, each a package or a small module, with one-way dependencies:
 
-- ``world/``: WorldSpec, faults, the gateway server model, and its two links (the
-  virtual-clock simulator; the chaos gateway on real sockets, ``world/gateway/``). Imports
-  core only.
+- ``world/``: WorldSpec, faults, the network, the gateway server model, the typed trace,
+  and its two links (the virtual-clock simulator; the chaos gateway on real sockets,
+  ``world/gateway/``). Imports core only.
 - replay proper, built on the world: ``_scenarios`` (the incidents as named worlds),
   ``_detectors`` (naming what a run shows), ``_report`` (a run as text), ``_runner`` (running
   and judging a scenario), ``legacy/`` (a model of hermes-agent's adapter), ``logs/`` (the

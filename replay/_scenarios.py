@@ -18,10 +18,15 @@ from .world import (
 
 @dataclass(frozen=True)
 class Scenario:
-    """One named world. ``hours`` is the default simulated duration (hours)."""
+    """One named world. ``hours`` is the default simulated duration (hours).
+
+    ``title`` says what it shows, ``reference`` which incident of incidents.md (or which
+    protocol.md fact) in a few words, ``source`` the full citation.
+    """
 
     name: str
     title: str
+    reference: str
     source: str
     story: str
     world: WorldSpec
@@ -32,6 +37,11 @@ class Scenario:
     """Detectors that must fire when the legacy model runs this world."""
     core_expect: frozenset[str] = field(default_factory=frozenset)
     """Detectors that must fire for the core (e.g. ``fatal_reported``); any other failure detector is a defect."""
+
+    @property
+    def cited_title(self) -> str:
+        """``title (reference)``: how a log diagnosis names the incident."""
+        return f"{self.title} ({self.reference})"
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -44,6 +54,7 @@ def _add(s: Scenario) -> None:
 _add(Scenario(
     name="death-loop",
     title="the 60-second death loop",
+    reference="incident 1",
     source="incident 1 (PR #19414 'bug 5')",
     story="A 4008 close at 10 min makes the adapter wait 60 s with running=false; its only "
           "heartbeat task wakes inside that window and ends. Every reconnected socket is then "
@@ -54,6 +65,7 @@ _add(Scenario(
 _add(Scenario(
     name="busy-spin",
     title="the busy spin at 100% CPU",
+    reference="incident 2",
     source="incident 2 (busy-spin report, hermes 0.14.0)",
     story="A routine 4009 at 15 min, then DNS fails for an hour. The v0.14 adapter's reconnect "
           "fails while fetching the gateway URL; the old closed socket stays, reading it ends at "
@@ -65,6 +77,7 @@ _add(Scenario(
 _add(Scenario(
     name="exhaustion-zombie",
     title="the zombie after reconnect exhaustion",
+    reference="incident 3",
     source="incident 3 (PR #19414 'P0', PR #17814, issue #14539)",
     story="A 4009 at 15 min, then WebSocket connects are refused for two hours. The v0.14 "
           "adapter makes 100 attempts (~97 min of sleeps), logs 'Max reconnect attempts "
@@ -77,6 +90,7 @@ _add(Scenario(
 _add(Scenario(
     name="half-open",
     title="the silent death on a half-open link",
+    reference="incident 4",
     source="incident 4 (silent-death report); incident 8 (issue #19821)",
     story="At 20 min a NAT drops the flow: no close, no error, frames vanish both ways. Nobody "
           "checks heartbeat ACKs, so the adapter waits on receive() for ever.",
@@ -86,6 +100,7 @@ _add(Scenario(
 _add(Scenario(
     name="lost-close-code",
     title="the lost close code",
+    reference="incident 5",
     source="incident 5 (PR #19414 'P1')",
     story="At 15 min the sandbox bot is taken down (4914). The adapter sees only "
           "RuntimeError('WebSocket closed'), cannot recognise the fatal code, and redials for "
@@ -97,6 +112,7 @@ _add(Scenario(
 _add(Scenario(
     name="reconnect-storm",
     title="the reconnect storm and the stale-session resume loop",
+    reference="incidents 6 and 7",
     source="incidents 6 and 7 (PR #19414 'P1', issue #22179, AstrBot)",
     story="At 15 min the link drops; for two hours the server closes every Resume of the old "
           "session at once, and refuses any session start within 5 s of the last drop. The "
@@ -109,6 +125,7 @@ _add(Scenario(
 _add(Scenario(
     name="session-cycle",
     title="op 7 + 4009 every 30 minutes for a day",
+    reference="close 4009, protocol.md",
     source="protocol.md 'Timing facts' (openclaw#78890, botpy#141, bot-docs#191)",
     story="The routine cycle: every ~1800 s the server sends op 7 and closes with 4009. A "
           "client must resume each time; v0.13 drops the session and spends a session start "
@@ -119,6 +136,7 @@ _add(Scenario(
 _add(Scenario(
     name="invalid-session",
     title="op 9, 4006 and 4900s",
+    reference="close 4006/4007/4900-4913, protocol.md",
     source="protocol.md 'Close codes'; incidents 5 and 7",
     story="At 15 min the server restarts and forgets every session: a Resume gets op 9 then "
           "4006. At 45 min an internal error (4900), at 75 min 4906. With close codes lost "
@@ -131,6 +149,7 @@ _add(Scenario(
 _add(Scenario(
     name="banned",
     title="the bot is banned",
+    reference="close 4914/4915",
     source="protocol.md 'Close codes' (4914/4915); incidents.md legacy behaviour",
     story="At 15 min the bot is banned (4915). The adapter logs 'Bot is banned', sets a fatal "
           "error and returns without telling the host: the process lives on, silent.",

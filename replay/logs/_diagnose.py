@@ -9,7 +9,7 @@ docstring gives its test and the world it derives:
 ``busy-spin`` (incident 2) → ``half-open`` without one → ``invalid-session`` →
 ``lost-close-code`` (incident 5) → ``session-cycle`` → ``unknown``.
 
-The scenario names are those of ``replay.SCENARIOS``. Fault times in the derived world are
+The scenario names and titles are those of ``replay.SCENARIOS``. Fault times in the derived world are
 seconds from the start of the run; the log's first event is placed at :data:`LEAD_IN_S` so the
 client first connects cleanly.
 """
@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, TypeAlias
 
+from .._scenarios import SCENARIOS
 from ..world import (
     Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
     ServerClose, ServerReconnect, WorldSpec, schedule_end_s,
@@ -68,20 +69,13 @@ RUN_TAIL_S = 3600.0
 """The suggested run goes on this long (seconds) after the last fault ends: past the 30 min
 of silence after which a stopped client counts as a silent stop."""
 
-TITLES = {
-    "death-loop": "the 60-second death loop (incident 1)",
-    "busy-spin": "the busy spin at 100% CPU (incident 2)",
-    "exhaustion-zombie": "the zombie after reconnect exhaustion (incident 3)",
-    "half-open": "the silent death on a half-open link (incident 4)",
-    "lost-close-code": "the lost close code (incident 5)",
-    "reconnect-storm": "the reconnect storm (incident 6)",
-    "banned": "the bot is banned (close 4914/4915)",
-    "session-cycle": "the routine ~30-minute session cycle (close 4009, protocol.md)",
-    "invalid-session": "an invalidated session (close 4006/4007/4900-4913, protocol.md)",
-    "unknown": "no known incident pattern",
-}
+TITLES = {**{name: s.cited_title for name, s in SCENARIOS.items()}, "unknown": "no known incident pattern"}
+"""The title of each incident a diagnosis can name: the scenario's, with its reference."""
+STORM_TITLE = "the reconnect storm (incident 6)"
 STALE_RESUME_TITLE = "the stale-session resume loop (incident 7)"
+"""The two halves of the ``reconnect-storm`` scenario, which a log tells apart."""
 LONG_SILENCE_TITLE = "the long silence after a resume (incident 8: a half-open link)"
+"""A ``half-open`` log whose link died after a resume or behind token refreshes."""
 
 _UP = frozenset({K.CONNECTED, K.RECONNECTED, K.READY, K.RESUMED, K.RESUME_SENT, K.IDENTIFY_SENT})
 _STOPPED = DROPS | {K.SESSION_ERROR, K.QUICK_DISCONNECT, K.RATE_LIMITED, K.INVALID_TOKEN}
@@ -302,7 +296,7 @@ def _storm(f: _Facts) -> _Named:
         f.note(f"{_when(te)}: {te.event.message!r}: a session conflict")
     f.note("the server accepts the socket and drops the session at once; the legacy adapter counts "
            "the socket upgrade as success and redials every 2 s, never backing off")
-    title = STALE_RESUME_TITLE if stale or (vanished and ends_failed) else TITLES["reconnect-storm"]
+    title = STALE_RESUME_TITLE if stale or (vanished and ends_failed) else STORM_TITLE
     start = _at(next((te for te in f.evs if te.kind in DROPS), f.evs[0]))
     duration = max(STORM_REJECT_S, f.tl.span_s + (f.tl.silence_s or 0.0))
     faults: list[Fault] = [ServerClose(at=start, code=None),

@@ -99,10 +99,6 @@ class Timeline:
     def span_s(self) -> float:
         return self.events[-1].t_s if self.events else 0.0
 
-    def elisions_between(self, i: int, j: int) -> list[TimedElision]:
-        """The elisions after event ``i`` and before event ``j`` (indexes into ``events``)."""
-        return [x for x in self.elisions if i <= x.after < j]
-
 
 def build_timeline(parsed: ParsedLog) -> Timeline:
     """The :class:`Timeline` of a parsed log (rules in the module docstring). Never raises."""

@@ -151,7 +151,8 @@ def fault_from_json(obj: Any) -> Fault:
     """``{"fault": "ServerClose", "code": 4009, ...}`` → a Fault. ``at`` defaults to 0, and so
     do ``code`` and ``duration_s`` to None where the fault has no default for them.
 
-    Raises ValueError for an unknown ``fault`` name, TypeError for unknown or missing fields.
+    Keys that are not fields of the fault are ignored. Raises ValueError for an unknown
+    ``fault`` name.
     """
     if not isinstance(obj, dict) or obj.get("fault") not in FAULT_TYPES:
         raise ValueError(f"'fault' must be one of {sorted(FAULT_TYPES)}")
