@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Mapping, Union
+from typing import Any, ClassVar, Literal, Mapping, Union, assert_never
 
 from qqgate.core import Phase
 
-from ._faults import TIMED_FAULTS, Ban, Fault, HalfOpen, ServerClose
+from ._faults import (
+    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
+    ServerReconnect, StallConnects,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +127,19 @@ class FaultApplied(_Event):
     def to_fields(self) -> dict[str, Any]:
         """``{"fault": name}`` plus ``code`` (closes, bans), ``duration_s`` (timed faults) or
         ``conns`` (HalfOpen)."""
-        fault = self.fault
-        out: dict[str, Any] = {"fault": type(fault).__name__}
-        if isinstance(fault, TIMED_FAULTS):
-            out["duration_s"] = fault.duration_s
-        elif isinstance(fault, (ServerClose, Ban)):
-            out["code"] = fault.code
-        elif isinstance(fault, HalfOpen):
-            out["conns"] = list(self.conns)
-        return out
+        name = type(self.fault).__name__
+        match self.fault:
+            case DnsOutage(duration_s=d) | RefuseConnects(duration_s=d) | StallConnects(duration_s=d) \
+                    | RejectResumes(duration_s=d):
+                return {"fault": name, "duration_s": d}
+            case ServerClose(code=code) | Ban(code=code):
+                return {"fault": name, "code": code}
+            case HalfOpen():
+                return {"fault": name, "conns": list(self.conns)}
+            case ServerReconnect() | InvalidateSessions():
+                return {"fault": name}
+            case _:
+                assert_never(self.fault)
 
 
 @dataclass(frozen=True, slots=True)
