@@ -5,6 +5,13 @@ clock, no OS randomness. See design.md ("The core"). The journal format that rec
 steps is the subpackage ``qqgate.core.journal`` (imported on its own: the core does not
 need it).
 
+Modules: inputs (``_inputs``) and commands (``_commands``), the state and its sub-records
+(``_state``: ``Connection``, ``Session``, ``Auth``, ``Gateway``, ``Counters``), phases and
+the allowed transitions as data (``_phases``), ``step`` (``_step``) and one handler per
+input (``_handlers``, ``_receive`` for frames), shared policies (``_policies``), the
+close-code table (``_close_codes``), frames (``_frames``), the dedupe window (``_dedupe``),
+the PRNG (``_prng``), invariants (``_invariants``).
+
 Typical use::
 
     state = initial_state(Config(seed=42))
@@ -25,8 +32,8 @@ from ._inputs import (
     TokenIssued,
 )
 from ._invariants import check_step
-from ._phases import Phase
-from ._state import Counters, State, initial_state, next_deadline
+from ._phases import TRANSITIONS, Phase, transition_allowed
+from ._state import Auth, Connection, Counters, Gateway, Session, State, initial_state, next_deadline
 from ._step import step
 
 __version__ = "0.1.0"
@@ -39,6 +46,7 @@ __all__ = [
     "ConnectFailed", "DispatchSettled", "FrameReceived", "GatewayFailed", "GatewayResolved",
     "Input", "SendFailed", "SessionStartLimit", "SocketClosed", "SocketOpened", "Start", "Stop",
     "Tick", "TokenFailed", "TokenIssued",
-    "check_step", "Phase", "Counters", "State", "initial_state", "next_deadline", "step",
+    "check_step", "Phase", "TRANSITIONS", "transition_allowed",
+    "Auth", "Connection", "Counters", "Gateway", "Session", "State", "initial_state", "next_deadline", "step",
     "__version__",
 ]

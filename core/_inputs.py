@@ -135,12 +135,15 @@ class SendFailed:
 class DispatchSettled:
     """The host's dispatch handler returned for the dispatch with sequence ``seq``.
 
-    Resume reports the last settled ``seq`` so that a dispatch whose handler never
-    finished is replayed by the server rather than lost (design.md, "Delivery").
+    ``session_epoch`` is the dispatch's own (``Dispatch.session_epoch``): a settle for a
+    dispatch of an earlier session is stale and never advances the current session's
+    settled seq. Resume reports the last settled ``seq`` so that a dispatch whose handler
+    never finished is replayed by the server rather than lost (design.md, "Delivery").
     """
 
     at: float
     seq: int
+    session_epoch: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, assert_never
 
 import gevent  # type: ignore[import-untyped]
 import gevent.queue  # type: ignore[import-untyped]
@@ -108,7 +108,7 @@ class Driver:
     Hooks run on their own greenlet in order (``on_status(StatusChanged)``,
     ``on_fatal(Fatal)``); ``on_dispatch(Dispatch)`` runs on the delivery greenlet, one
     dispatch at a time, and each return (or exception: logged, counted) becomes
-    ``DispatchSettled(seq)``. ``publish(GatewayStatus)`` is called after every step.
+    ``DispatchSettled(seq, session_epoch)``. ``publish(GatewayStatus)`` is called after every step.
     """
 
     def __init__(self, config: ShellConfig, *, recorder: Recorder | None,
@@ -212,34 +212,37 @@ class Driver:
 
     # -- commands --------------------------------------------------------------------------
     def _execute(self, command: core.Command) -> None:
-        if isinstance(command, core.SendFrame):
-            connection = self.connections.get(command.conn)
-            if connection is None or connection.closing:
-                self.put(core.SendFailed(monotonic(), command.conn, "connection already closed"))
-            else:
-                connection.send(command.text)
-        elif isinstance(command, core.Log):
-            self._log(command)
-        elif isinstance(command, core.Deliver):
-            self._deliveries.put(command.dispatch)
-        elif isinstance(command, core.OpenSocket):
-            self._open(command)
-        elif isinstance(command, core.CloseSocket):
-            connection = self.connections.get(command.conn)
-            if connection is not None:
-                connection.close(command.code, command.reason)
-        elif isinstance(command, core.FetchToken):
-            self._spawn_rest(self._fetch_token)
-        elif isinstance(command, core.ResolveGateway):
-            self._spawn_rest(self._resolve_gateway, self.state.token or "")
-        elif isinstance(command, core.StatusChanged):
-            self._detail = command.detail
-            if command.phase is core.Phase.READY:
-                self._last_ready_at = self.state.now
-            self._hooks.put(command)
-        elif isinstance(command, core.Fatal):
-            self._last_fatal = command.reason
-            self._hooks.put(command)
+        match command:
+            case core.SendFrame():
+                connection = self.connections.get(command.conn)
+                if connection is None or connection.closing:
+                    self.put(core.SendFailed(monotonic(), command.conn, "connection already closed"))
+                else:
+                    connection.send(command.text)
+            case core.Log():
+                self._log(command)
+            case core.Deliver():
+                self._deliveries.put(command.dispatch)
+            case core.OpenSocket():
+                self._open(command)
+            case core.CloseSocket():
+                connection = self.connections.get(command.conn)
+                if connection is not None:
+                    connection.close(command.code, command.reason)
+            case core.FetchToken():
+                self._spawn_rest(self._fetch_token)
+            case core.ResolveGateway():
+                self._spawn_rest(self._resolve_gateway, command.token)
+            case core.StatusChanged():
+                self._detail = command.detail
+                if command.phase is core.Phase.READY:
+                    self._last_ready_at = self.state.now
+                self._hooks.put(command)
+            case core.Fatal():
+                self._last_fatal = command.reason
+                self._hooks.put(command)
+            case _:
+                assert_never(command)
 
     def _open(self, command: core.OpenSocket) -> None:
         old = self.connections.pop(command.conn, None)
@@ -322,21 +325,22 @@ class Driver:
                 log.exception("dispatch handler raised for s=%s t=%s (settled anyway)",
                               dispatch.seq, dispatch.event_type)
             self.counters["dispatches_settled"] += 1
-            self.put(core.DispatchSettled(monotonic(), dispatch.seq))
+            self.put(core.DispatchSettled(monotonic(), dispatch.seq, dispatch.session_epoch))
 
     def _hook_loop(self) -> None:
         while True:
             item = self._hooks.get()
             if item is _END:
                 return
-            hook: Callable[[Any], None] | None = (
-                self._on_status if isinstance(item, core.StatusChanged) else self._on_fatal)
-            if isinstance(item, core.Fatal):
-                (log.error if not item.retryable else log.warning)("fatal: %s", item.reason)
-            if hook is None:
-                continue
             try:
-                hook(item)
+                match item:
+                    case core.StatusChanged():
+                        if self._on_status is not None:
+                            self._on_status(item)
+                    case core.Fatal():
+                        (log.error if not item.retryable else log.warning)("fatal: %s", item.reason)
+                        if self._on_fatal is not None:
+                            self._on_fatal(item)
             except gevent.GreenletExit:
                 raise
             except Exception:  # noqa: BLE001

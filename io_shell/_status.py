@@ -39,6 +39,7 @@ class GatewayStatus:
     next_deadline: float | None
     heartbeat_interval_s: float | None
     failures: int
+    """Consecutive failed attempts (``core.State.consecutive_failures``; 0 once connected)."""
     detail: str
     """The reason given with the last phase change."""
     last_fatal: str | None
@@ -62,19 +63,20 @@ def snapshot(state: core.State, *, running: bool, last_ready_at: float | None, d
     """Build the published status from the core state and the shell's own facts."""
     counters = dict(state.counters.as_dict())
     counters.update(shell_counters)
+    session, conn = state.session, state.conn
     return GatewayStatus(
         phase=state.phase.value,
         ready=running and state.phase is core.Phase.READY,
         running=running,
         conn=state.live_conn,
-        session_id=state.session_id,
-        last_seq=state.last_seq,
-        settled_seq=state.settled_seq,
+        session_id=None if session is None else session.id,
+        last_seq=None if session is None else session.last_seq,
+        settled_seq=None if session is None else session.settled_seq,
         last_ready_at=last_ready_at,
         next_retry_at=state.retry_at,
         next_deadline=core.next_deadline(state),
-        heartbeat_interval_s=state.heartbeat_interval_s,
-        failures=state.failures,
+        heartbeat_interval_s=None if conn is None else conn.heartbeat_interval_s,
+        failures=state.consecutive_failures,
         detail=detail,
         last_fatal=last_fatal,
         updated_at=updated_at,

@@ -95,6 +95,27 @@ class Driver:
         return self.state.now
 
     @property
+    def session_id(self) -> str | None:
+        return None if self.state.session is None else self.state.session.id
+
+    @property
+    def last_seq(self) -> int | None:
+        return None if self.state.session is None else self.state.session.last_seq
+
+    @property
+    def settled_seq(self) -> int | None:
+        return None if self.state.session is None else self.state.session.settled_seq
+
+    @property
+    def epoch(self) -> int:
+        """The current session's epoch (0: no session)."""
+        return 0 if self.state.session is None else self.state.session.epoch
+
+    @property
+    def heartbeat_interval_s(self) -> float | None:
+        return None if self.state.conn is None else self.state.conn.heartbeat_interval_s
+
+    @property
     def counters(self) -> core.Counters:
         return self.state.counters
 
@@ -163,8 +184,9 @@ class Driver:
                conn: int | None = None) -> tuple[Command, ...]:
         return self.feed(SocketClosed(at, self._conn(conn), code, reason))
 
-    def settle(self, at: float, seq: int) -> tuple[Command, ...]:
-        return self.feed(DispatchSettled(at, seq))
+    def settle(self, at: float, seq: int, epoch: int | None = None) -> tuple[Command, ...]:
+        """The host's handler returned for ``seq`` of session ``epoch`` (default: the current one)."""
+        return self.feed(DispatchSettled(at, seq, self.epoch if epoch is None else epoch))
 
     def tick(self, at: float | None = None) -> tuple[Command, ...]:
         """A Tick at ``at`` (default: exactly at ``next_deadline``)."""
@@ -259,7 +281,7 @@ __all__ = [
 ]
 
 
-# -- issue 5, item 6: after the whole suite, no file written contains a secret or token -------------
+# -- after the whole suite, no file written contains a secret or token ------------------------------
 SUITE_SECRETS = ("client-secret-XYZZY-42", "client-secret-6b1f0e9a", "live-secret-QWERTY", "s3cret", "chaos-secret")
 """Client secrets the tests hand to qqgate (shorter throwaway ones, like "s", cannot be searched for)."""
 TOKEN_PATTERNS = (re.compile(rb"chaos-\d+-[0-9a-f]{16}"), re.compile(rb"sim-token-\d+"))

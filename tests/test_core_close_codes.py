@@ -62,7 +62,7 @@ def test_4004_forces_a_token_refresh_then_identifies() -> None:
     d, cmds = ready_then_close(4004)
     assert not has(cmds, Fatal)
     assert not has(cmds, OpenSocket)
-    assert d.state.session_id is None
+    assert d.session_id is None
     cmds = d.tick_until(lambda c: has(c, FetchToken), answer=False)
     assert of_type(cmds, FetchToken) == [FetchToken(force=True)]
     assert not has(cmds, OpenSocket)
@@ -103,7 +103,7 @@ def test_4004_after_a_ready_in_between_is_not_fatal() -> None:
 def test_session_codes_drop_session_and_identify(code: int) -> None:
     d, cmds = ready_then_close(code)
     assert not has(cmds, Fatal)
-    assert d.state.session_id is None
+    assert d.session_id is None
     assert d.phase is Phase.BACKING_OFF
     d.until_open()
     cmds = d.reconnect()
@@ -121,7 +121,7 @@ def test_4008_waits_the_cooldown_then_resumes(cooldown: float) -> None:
     d.connect_ready(at=0.0)
     cmds = d.closed(100.0, 4008, "sending too fast")
     assert not has(cmds, OpenSocket) and not has(cmds, Fatal)
-    assert d.state.session_id == SESSION
+    assert d.session_id == SESSION
     assert d.tick(100.0 + cooldown - 0.01) == ()
     opened = d.until_open()
     assert d.now >= 100.0 + cooldown
@@ -139,8 +139,8 @@ def test_4009_after_ready_reconnects_at_once_and_resumes_in_the_same_instant() -
     d, cmds = ready_then_close(4009, at=1800.0)
     (opened,) = of_type(cmds, OpenSocket)
     assert opened.conn == 2
-    assert d.state.failures == 0
-    assert d.state.session_id == SESSION
+    assert d.state.consecutive_failures == 0
+    assert d.session_id == SESSION
     d.opened(1800.0)
     hello = d.hello(1800.0)
     assert ops(hello) == [6]
@@ -171,7 +171,7 @@ def test_4009_cycles_every_30_minutes_never_identify_again() -> None:
         d.resumed(d.now + 0.05)
     assert d.counters.identifies_sent == 1
     assert d.counters.resumes_sent == 5
-    assert d.state.failures == 0
+    assert d.state.consecutive_failures == 0
 
 
 def test_4009_before_ready_counts_as_a_failure() -> None:
@@ -179,7 +179,7 @@ def test_4009_before_ready_counts_as_a_failure() -> None:
     d.start(0.0); d.token(0.0); d.gateway(0.0); d.opened(0.0); d.hello(0.0)
     cmds = d.closed(10.0, 4009)
     assert not has(cmds, OpenSocket)
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     assert d.phase is Phase.BACKING_OFF
 
 
@@ -192,9 +192,9 @@ def test_server_error_identifies_after_backoff(code: int) -> None:
     d, cmds = ready_then_close(code)
     assert not has(cmds, OpenSocket) and not has(cmds, Fatal)
     assert d.phase is Phase.BACKING_OFF
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     assert 100.0 < d.state.retry_at <= 100.0 + 2.0   # U(0, base * 2^1)
-    assert d.state.session_id is None
+    assert d.session_id is None
     d.until_open()
     assert ops(d.reconnect()) == [2]
 
@@ -208,8 +208,8 @@ def test_network_and_unknown_codes_resume_after_backoff(code: int | None) -> Non
     d, cmds = ready_then_close(code)
     assert not has(cmds, OpenSocket) and not has(cmds, Fatal)
     assert d.phase is Phase.BACKING_OFF
-    assert d.state.failures == 1
-    assert d.state.session_id == SESSION
+    assert d.state.consecutive_failures == 1
+    assert d.session_id == SESSION
     d.until_open()
     (resume,) = d.frames_sent(d.reconnect())
     assert resume["op"] == 6

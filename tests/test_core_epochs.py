@@ -154,7 +154,7 @@ def test_same_message_id_pushed_twice_is_delivered_once() -> None:
     assert len(of_type(first, Deliver)) == 1
     assert not has(again, Deliver)
     assert d.counters.duplicates_dropped == 1
-    assert d.state.last_seq == 3                   # the duplicate's s is still tracked
+    assert d.last_seq == 3                   # the duplicate's s is still tracked
     other = d.dispatch(1.2, 4, "ROBOT1.0_other")
     assert len(of_type(other, Deliver)) == 1
 
@@ -194,7 +194,7 @@ def test_dedupe_window_is_bounded() -> None:
     d.connect_ready(at=0.0)
     for i in range(400):
         assert has(d.dispatch(1.0 + i * 0.001, 2 + i, f"msg-{i}"), Deliver)
-        assert len(d.state.seen) <= 64 + 64
+        assert len(d.state.dedupe) <= 64 + 64
     # the most recent keys are remembered ...
     assert not has(d.dispatch(2.0, 500, "msg-399"), Deliver)
     assert not has(d.dispatch(2.0, 501, "msg-340"), Deliver)
@@ -210,5 +210,5 @@ def test_new_session_keeps_deduping_message_ids() -> None:
     d.until_open()
     d.reconnect()
     d.ready(d.now + 0.1, session_id="session-2")
-    assert d.state.session_id == "session-2" != SESSION
+    assert d.session_id == "session-2" != SESSION
     assert not has(d.dispatch(d.now + 0.2, 2, "shared-id"), Deliver)

@@ -22,7 +22,7 @@ def test_hello_interval_sets_heartbeat_schedule(interval_ms: int, seed: int) -> 
     d = Driver(seed=seed)
     d.connect_ready(at=100.0, interval_ms=interval_ms)
     interval = interval_ms / 1000.0
-    assert d.state.heartbeat_interval_s == pytest.approx(interval)
+    assert d.heartbeat_interval_s == pytest.approx(interval)
 
     d.keep_alive(until=100.0 + 4 * interval)
     beats = d.times_of(SendFrame, lambda c: '"op":1' in c.text)
@@ -88,7 +88,7 @@ def test_second_hello_on_one_connection_is_rejected() -> None:
     cmds = d.hello(1.0, interval_ms=1_000)
     assert not has(cmds, SendFrame)
     assert d.counters.frames_rejected == before.counters.frames_rejected + 1
-    assert d.state.heartbeat_interval_s == before.heartbeat_interval_s
+    assert d.state.conn == before.conn._replace(last_received_at=1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,20 +108,20 @@ def test_dispatch_is_delivered_with_seq_type_id_and_data() -> None:
     assert deliver.dispatch.event_id == "C2C_MESSAGE_CREATE:abc"
     assert deliver.dispatch.data["content"] == "hello"
     assert deliver.dispatch.data["id"] == "ROBOT1.0_b6nx"
-    assert d.state.last_seq == 42
+    assert d.last_seq == 42
     assert d.counters.dispatches_delivered == 2  # READY and this one
 
 
 def test_ready_sets_session_and_is_delivered() -> None:
     d = Driver()
     d.start(0.0); d.token(0.0); d.gateway(0.0); d.opened(0.0); d.hello(0.0)
-    assert d.state.session_id is None
+    assert d.session_id is None
     cmds = d.ready(0.2, session_id="sess-abc", s=1)
-    assert d.state.session_id == "sess-abc"
+    assert d.session_id == "sess-abc"
     assert d.phase is Phase.READY
     (deliver,) = of_type(cmds, Deliver)
     assert deliver.dispatch.event_type == "READY"
-    assert d.state.last_seq == 1
+    assert d.last_seq == 1
 
 
 def test_resumed_is_not_delivered_and_does_not_move_seq() -> None:
@@ -134,7 +134,7 @@ def test_resumed_is_not_delivered_and_does_not_move_seq() -> None:
     cmds = d.resumed(d.now, s=77)
     assert not has(cmds, Deliver)
     assert d.phase is Phase.READY
-    assert d.state.last_seq == 5
+    assert d.last_seq == 5
 
 
 def test_heartbeat_carries_last_received_seq() -> None:
@@ -160,7 +160,7 @@ def test_seq_regression_is_counted_and_does_not_lower_seq() -> None:
     d.connect_ready(at=0.0)
     d.dispatch(1.0, 10, "m10")
     d.dispatch(1.1, 7, "m7")
-    assert d.state.last_seq == 10
+    assert d.last_seq == 10
     assert d.counters.seq_regressions == 1
     cmds = d.tick_until(lambda c: 1 in ops(c))
     assert frames(cmds) == [{"op": 1, "d": 10}]
@@ -172,7 +172,7 @@ def test_resume_carries_last_settled_seq_not_last_received() -> None:
     for s in (2, 3, 4):
         d.dispatch(1.0, s, f"m{s}")
     d.settle(1.5, 3)
-    assert d.state.settled_seq == 3
+    assert d.settled_seq == 3
     d.closed(2.0, 1006)
     d.until_open()
     (resume,) = frames(d.reconnect())
@@ -184,7 +184,7 @@ def test_settle_beyond_received_seq_is_rejected() -> None:
     d.connect_ready(at=0.0)
     d.dispatch(1.0, 2, "m2")
     cmds = d.settle(1.1, 9)
-    assert d.state.settled_seq is None
+    assert d.settled_seq is None
     assert any(isinstance(c, Log) and c.event == "settle_rejected" for c in cmds)
 
 
@@ -195,7 +195,7 @@ def test_settled_seq_never_moves_back() -> None:
         d.dispatch(1.0, s, f"m{s}")
     d.settle(1.1, 4)
     d.settle(1.2, 2)
-    assert d.state.settled_seq == 4
+    assert d.settled_seq == 4
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_reconnect_closes_non_1000_and_opens_at_once_then_resumes() -> None:
     assert close.conn == old and close.code not in (1000, 1001)
     (opened,) = of_type(cmds, OpenSocket)
     assert opened.conn > old and opened.url == URL
-    assert d.state.failures == 0
+    assert d.state.consecutive_failures == 0
     resume = frames(d.reconnect(30.0))
     assert resume == [{"op": 6, "d": {"token": f"QQBot {TOKEN}", "session_id": SESSION, "seq": 2}}]
 
@@ -281,8 +281,8 @@ def test_invalid_session_drops_session_and_next_hello_identifies() -> None:
     cmds = d.recv(5.0, {"op": 9, "d": False})
     (close,) = of_type(cmds, CloseSocket)
     assert close.conn == old and close.code != 1000
-    assert d.state.session_id is None
-    assert d.state.last_seq is None
+    assert d.session_id is None
+    assert d.last_seq is None
     d.until_open()
     cmds = d.reconnect()
     assert ops(cmds) == [2]
@@ -352,7 +352,7 @@ def test_unusable_frame_is_rejected_logged_and_counted(text: str | bytes) -> Non
     assert len(logs) == 1 and logs[0].level in ("warning", "error")
     assert not has(cmds, Deliver) and not has(cmds, SendFrame) and not has(cmds, CloseSocket)
     assert d.phase is Phase.READY and d.conn == before.live_conn
-    assert d.state.session_id == before.session_id and d.state.last_seq == before.last_seq
+    assert d.state.session == before.session
 
 
 @pytest.mark.parametrize("interval", [0, -5, 3_600_001, "41250", True, None, 1e400])
@@ -376,7 +376,7 @@ def test_frames_before_hello_are_rejected(frame: dict[str, object]) -> None:
     assert not has(cmds, SendFrame) and not has(cmds, Deliver) and not has(cmds, CloseSocket)
     assert d.phase is Phase.AWAITING_HELLO
     assert d.counters.frames_rejected == 1
-    assert d.state.session_id is None
+    assert d.session_id is None
 
 
 def test_rejected_frames_never_raise_across_a_burst() -> None:

@@ -104,14 +104,14 @@ def draw_conn(data: st.DataObject, s: State) -> int:
     if pick == "live" and s.live_conn is not None:
         return s.live_conn
     if pick == "previous":
-        return s.last_conn - 1
+        return s.highest_conn_id - 1
     if pick == "next":
-        return s.last_conn + 1
+        return s.highest_conn_id + 1
     if pick == "zero":
         return 0
     if pick == "any":
         return data.draw(ANY_CONN, label="any conn")
-    return s.last_conn
+    return s.highest_conn_id
 
 
 def draw_time(data: st.DataObject, s: State) -> float:
@@ -147,9 +147,11 @@ def draw_input(data: st.DataObject, s: State, kind: str) -> core.Input:
         return SendFailed(at, draw_conn(data, s), "broken pipe")
     if kind == "settle":
         pick = data.draw(SETTLE_PICKS, label="settle")
-        last = s.last_seq if s.last_seq is not None else 1
+        last = s.session.last_seq if s.session is not None and s.session.last_seq is not None else 1
         seq = {"last": last, "below": last - 1, "above": last + 1, "zero": 0}.get(pick)
-        return DispatchSettled(at, seq if seq is not None else data.draw(seqs, label="seq"))
+        epoch = s.session.epoch if s.session is not None else 0
+        epoch = data.draw(st.sampled_from([epoch, epoch, epoch, epoch - 1, 0]), label="session epoch")
+        return DispatchSettled(at, seq if seq is not None else data.draw(seqs, label="seq"), epoch)
     deadline = core.next_deadline(s)
     if deadline is not None and math.isfinite(deadline) and data.draw(st.booleans(), label="at deadline"):
         return Tick(deadline)
@@ -240,7 +242,7 @@ def test_healthy_world_always_reaches_ready(data: st.DataObject, seed: int) -> N
             elif isinstance(c, OpenSocket) and s.live_conn == c.conn:
                 s = check_one_step(s, SocketOpened(at, c.conn))
                 s = check_one_step(s, FrameReceived(at, c.conn, _j({"op": 10, "d": {"heartbeat_interval": 41250}})))
-        if s.phase is Phase.IDENTIFYING and s.identify_at is None and s.live_conn is not None:
+        if s.phase is Phase.IDENTIFYING and s.conn is not None and s.conn.identify_at is None and s.live_conn is not None:
             s = check_one_step(s, FrameReceived(s.now, s.live_conn, _j(
                 {"op": 0, "s": 1, "t": "READY", "d": {"session_id": "fresh"}})))
         elif s.phase is Phase.RESUMING and s.live_conn is not None:
@@ -271,14 +273,14 @@ inputs = st.one_of(
     st.builds(SocketClosed, finite, i64, st.none() | i64, texts),
     st.builds(ConnectFailed, finite, i64, texts),
     st.builds(SendFailed, finite, i64, texts),
-    st.builds(DispatchSettled, finite, i64),
+    st.builds(DispatchSettled, finite, i64, i64),
     st.builds(Tick, finite),
 )
 commands = st.one_of(
-    st.builds(FetchToken, st.booleans()), st.just(ResolveGateway()),
+    st.builds(FetchToken, st.booleans()), st.builds(ResolveGateway, texts),
     st.builds(OpenSocket, i64, texts), st.builds(SendFrame, i64, texts),
     st.builds(CloseSocket, i64, i64, texts),
-    st.builds(Deliver, st.builds(Dispatch, i64, texts, st.none() | texts, json_values, texts)),
+    st.builds(Deliver, st.builds(Dispatch, i64, texts, st.none() | texts, json_values, texts, i64)),
     st.builds(StatusChanged, st.sampled_from(list(Phase)), texts),
     st.builds(Fatal, texts, st.booleans(), st.none() | i64),
     st.builds(Log, st.sampled_from(["debug", "info", "warning", "error"]), texts, json_dicts),

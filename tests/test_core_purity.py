@@ -142,7 +142,7 @@ def _script(conn_after_open: int = 1) -> list:
         GatewayResolved(0.2, "wss://gw/ws", SessionStartLimit(1000, 1000, 86_400_000, 1)),
         SocketOpened(0.3, 1), FrameReceived(0.4, 1, hello_text(41_250)),
         FrameReceived(0.5, 1, ready_text("sess", 1)),
-        FrameReceived(1.0, 1, dispatch_text(2, "m2")), DispatchSettled(1.1, 2),
+        FrameReceived(1.0, 1, dispatch_text(2, "m2")), DispatchSettled(1.1, 2, 1),
         Tick(30.0), Tick(45.0), FrameReceived(45.1, 1, '{"op":11}'), Tick(90.0), Tick(140.0),
         SocketClosed(141.0, 1, 1006), Tick(142.0), Tick(150.0), ConnectFailed(150.0, 2, "x"),
         Tick(170.0), Tick(200.0), SocketOpened(200.0, 3), FrameReceived(200.1, 3, hello_text(30_000)),

@@ -38,7 +38,7 @@ def test_zombie_is_closed_within_two_intervals_of_last_inbound_frame(
     assert close.conn == conn and close.code not in (1000, 1001)
     assert d.now - silent_from <= 2 * interval + 1e-9
     assert d.counters.zombies_detected == 1
-    assert d.state.session_id == SESSION            # a zombie is resumed, not re-identified
+    assert d.session_id == SESSION            # a zombie is resumed, not re-identified
     assert d.phase in (Phase.BACKING_OFF, Phase.CONNECTING)
 
 
@@ -91,7 +91,7 @@ def test_hello_timeout_closes_and_retries() -> None:
     assert d.now == pytest.approx(15.5)
     (close,) = of_type(cmds, CloseSocket)
     assert close.conn == 1 and close.code != 1000
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     opened = d.until_open()
     assert opened.conn == 2
 
@@ -103,7 +103,7 @@ def test_ready_timeout_closes_and_retries() -> None:
     cmds = d.tick_until(lambda c: has(c, CloseSocket), answer=False, ack=True)
     assert d.now == pytest.approx(31.0)
     assert of_type(cmds, CloseSocket)[0].code != 1000
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     assert d.until_open().conn == 2
 
 
@@ -117,7 +117,7 @@ def test_resume_timeout_closes_and_counts_a_failed_resume() -> None:
     cmds = d.tick_until(lambda c: has(c, CloseSocket), answer=False, ack=True)
     assert d.now == pytest.approx(resumed_at + 30.0)
     assert of_type(cmds, CloseSocket)[0].code != 1000
-    assert d.state.resume_failures == 1
+    assert d.state.session.resume_failures == 1
 
 
 def test_connect_timeout_abandons_the_socket_and_retries() -> None:
@@ -138,7 +138,7 @@ def test_token_request_timeout_retries_the_request() -> None:
     assert d.tick(14.0) == ()
     cmds = d.tick()
     assert d.now == pytest.approx(15.0)
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     assert not has(cmds, OpenSocket)
     cmds = d.tick_until(lambda c: has(c, FetchToken), answer=False)
     assert 15.0 < d.now <= 17.0
@@ -151,7 +151,7 @@ def test_gateway_request_timeout_retries_the_request() -> None:
     assert has(d.token(1.0), ResolveGateway)
     cmds = d.tick()
     assert d.now == pytest.approx(16.0)
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     cmds = d.tick_until(lambda c: has(c, ResolveGateway), answer=False)
     assert has(cmds, ResolveGateway)
 
@@ -237,23 +237,23 @@ def test_backoff_is_not_reset_by_socket_open_only_by_ready() -> None:
     d = Driver(seed=11, backoff_base_s=1.0, backoff_cap_s=60.0, fatal_after_failures=1000)
     d.start(0.0); d.token(0.0); d.gateway(0.0)
     fail_connects(d, 6)
-    assert d.state.failures == 6
+    assert d.state.consecutive_failures == 6
     # The socket opens and says Hello, then drops: still the same outage.
     d.opened(d.now)
     d.hello(d.now)
     d.closed(d.now + 1.0, 1006)
-    assert d.state.failures == 7
+    assert d.state.consecutive_failures == 7
     d.until_open()
     d.opened(d.now)
     d.closed(d.now + 0.5, None)
-    assert d.state.failures == 8
+    assert d.state.consecutive_failures == 8
     # READY ends the outage: the next failure waits at most base * 2.
     d.until_open()
     d.reconnect()
     d.ready(d.now + 0.1)
-    assert d.state.failures == 0
+    assert d.state.consecutive_failures == 0
     d.closed(d.now + 100.0, 1006)
-    assert d.state.failures == 1
+    assert d.state.consecutive_failures == 1
     assert d.state.retry_at - d.now <= 2.0
 
 
@@ -389,7 +389,7 @@ def test_retryable_fatal_once_per_outage_and_again_in_the_next_one() -> None:
     assert d.phase is Phase.CONNECTING          # still retrying
     d.reconnect()
     d.resumed(d.now + 0.1)
-    assert d.state.failures == 0
+    assert d.state.consecutive_failures == 0
     fatal_steps.clear()
     d.keep_alive(until=d.now + 100.0)
     fail_n(6)
@@ -429,7 +429,7 @@ def test_gateway_and_token_failures_count_towards_the_outage() -> None:
     d.token(d.now)
     cmds = d.feed(GatewayFailed(d.now, "DNS failure"))
     assert not has(cmds, Fatal)
-    assert d.state.failures == 5
+    assert d.state.consecutive_failures == 5
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,7 +448,7 @@ def test_failed_resumes_fall_back_to_identify() -> None:
         if 6 in ops(cmds):
             d.closed(d.now + 0.5, 1006)
     assert sent == [6, 6, 6, 2]
-    assert d.state.session_id is None
+    assert d.session_id is None
 
 
 def test_session_older_than_max_age_is_identified_not_resumed() -> None:

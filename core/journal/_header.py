@@ -4,7 +4,7 @@ Schema (a JSON object; keys in this order, optional ones left out when not known
 
     type               "header"
     format             "qqgate-journal" (FORMAT)
-    format_version     1 (FORMAT_VERSION); a reader refuses any other
+    format_version     2 (FORMAT_VERSION); a reader refuses any other
     client             the reducer that was recorded, enough to rebuild it for a replay:
                        {"client": "core", "version": ..., "config": core.Config.to_dict()}
                        (``describe_core``) or the legacy model's own description
@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from .. import Config, __version__
 
 FORMAT = "qqgate-journal"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ResolveGateway.token, Dispatch.session_epoch, DispatchSettled.session_epoch
 
 
 def describe_core(config: Config) -> dict[str, Any]:

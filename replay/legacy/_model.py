@@ -81,7 +81,7 @@ class _Adapter:
             return
         self.set(token=inp.token, token_expires_at_s=inp.at + inp.expires_in_s, token_invalidated=False)
         self.log(M.INFO, M.token_refreshed(inp.expires_in_s))
-        self.out.append(ResolveGateway())
+        self.out.append(ResolveGateway(inp.token))
         self.set(loop=ListenLoop.STARTUP_GATEWAY if loop in _STARTUP else ListenLoop.RECONNECT_GATEWAY)
 
     def rest_failed(self, at: float, error: str, waiting_for: tuple[ListenLoop, ListenLoop]) -> None:
@@ -166,7 +166,7 @@ class _Adapter:
             self.out.append(FetchToken(force=s.token_invalidated))
             self.set(loop=ListenLoop.RECONNECT_TOKEN)
         else:
-            self.out.append(ResolveGateway())
+            self.out.append(ResolveGateway(s.token))
             self.set(loop=ListenLoop.RECONNECT_GATEWAY)
 
     def reconnect_failed(self, at: float, error: str) -> None:
@@ -288,7 +288,8 @@ class _Adapter:
         event_id = payload.get("id")
         d_id = d.get("id") if isinstance(d, dict) else None
         key = d_id if isinstance(d_id, str) and d_id else f"s:{seq_n}"
-        self.out.append(Deliver(Dispatch(seq_n, str(t), event_id if isinstance(event_id, str) else None, d, key)))
+        # The adapter numbers no sessions: every dispatch carries session epoch 0.
+        self.out.append(Deliver(Dispatch(seq_n, str(t), event_id if isinstance(event_id, str) else None, d, key, 0)))
 
     # -- time ---------------------------------------------------------------------------
     def tick(self, at: float) -> None:

@@ -218,8 +218,8 @@ class Simulation:
             self.delivered_ids.append(msg_id)
         self.note(DispatchDelivered(self.now, dispatch.seq, dispatch.event_type))
         if self.settle:
-            seq = dispatch.seq
-            self.after(0.0, lambda: self.feed(core.DispatchSettled(self.now, seq)))
+            seq, epoch = dispatch.seq, dispatch.session_epoch
+            self.after(0.0, lambda: self.feed(core.DispatchSettled(self.now, seq, epoch)))
 
     def _open(self, conn: int) -> None:
         now = self.now
