@@ -36,7 +36,7 @@ def test_bytes_lines_and_an_open_file_read_alike(tmp_path: Path) -> None:
     (b"", "line 1: empty journal"),
     (b"\n" + SAMPLE.read_bytes(), "line 1: empty journal"),
     (b'{"type":"step"}\n', "line 1: not a qqgate-journal header"),
-    (b'{"type":"header","format":"qqgate-journal","format_version":2}\n', "line 1: format_version 2 is not 1"),
+    (b'{"type":"header","format":"qqgate-journal","format_version":1}\n', "line 1: format_version 1 is not 2"),
     (SAMPLE.read_bytes().replace(b'"type":"Tick"', b'"type":"Tock"', 1), "not an input record"),
     (b"\n".join(SAMPLE.read_bytes().split(b"\n")[:3] + [b"{cut", b'{"type":"step"}']), "line 4: not JSON"),
     (b"\n".join(SAMPLE.read_bytes().split(b"\n")[:3] + [b'{"type":"step","input":{"type":"Tick","at":1},'
