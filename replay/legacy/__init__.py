@@ -39,10 +39,14 @@ Rules where incidents.md leaves a choice (each is a decision of this model):
   the adapter's own wording ``Bot is offline/sandbox-only. Check QQ Open Platform.``, 4915
   ``Bot is banned. Check QQ Open Platform.``.
 - Dispatches are delivered without dedupe (``dedupe_key`` = ``d.id`` or ``s:<seq>``).
+
+Modules: ``_state`` (config, state and the adapter's numbers), ``_messages`` (its log texts),
+``_model`` (``AdapterStep``: its behaviour, one input at a time), ``_reducer`` (``LegacyModel``).
+Part of replay proper; it imports only the core (the world drives it like any client).
 """
 
 from . import _messages as messages
-from ._model import LegacyModel
+from ._reducer import LegacyModel
 from ._state import (
     MAX_RECONNECT_ATTEMPTS, RECONNECT_DELAYS_S, VERSIONS, HeartbeatTask, LegacyConfig,
     LegacyState, ListenLoop, LoopEnd,

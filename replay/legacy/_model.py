@@ -1,6 +1,7 @@
-"""The legacy model's reducer: the adapter's listen loop, heartbeat task and frame handling.
+"""The legacy adapter's behaviour, one step at a time: its listen loop, heartbeat task and frames.
 
-Follows incidents.md, "How the legacy adapter behaves"; the decisions taken where it
+``AdapterStep`` runs one input through the adapter (``LegacyModel.step`` in ``_reducer`` drives
+it). Follows incidents.md, "How the legacy adapter behaves"; the decisions taken where it
 leaves a choice are listed in the package docstring (``replay.legacy``).
 """
 
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any, assert_never
+from typing import Any
 
 from qqgate.core import (
-    CloseSocket, Command, ConnectFailed, Deliver, Dispatch, DispatchSettled, FetchToken,
-    FrameReceived, GatewayFailed, GatewayResolved, Input, OpenSocket, ResolveGateway, SendFailed,
-    SendFrame, SocketClosed, SocketOpened, Start, Stop, Tick, TokenFailed, TokenIssued,
+    CloseSocket, Command, ConnectFailed, Deliver, Dispatch, FetchToken, FrameReceived,
+    GatewayResolved, OpenSocket, ResolveGateway, SendFrame, SocketClosed, SocketOpened, TokenIssued,
 )
 
 from . import _messages as M
@@ -25,7 +25,8 @@ from ._state import (
 )
 
 _STARTUP = frozenset({ListenLoop.STARTUP_TOKEN, ListenLoop.STARTUP_GATEWAY, ListenLoop.STARTUP_OPEN})
-_SLEEPS = frozenset({ListenLoop.RATE_LIMITED, ListenLoop.BACKOFF})
+SLEEPING_LOOPS = frozenset({ListenLoop.RATE_LIMITED, ListenLoop.BACKOFF})
+"""Listen-loop states that sleep until ``loop_wake_at_s``."""
 _NORMAL_CLOSE = 1000
 
 
@@ -42,7 +43,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class _Adapter:
+class AdapterStep:
     """One step of the adapter in progress: the state so far and the commands emitted."""
 
     __slots__ = ("cfg", "s", "out", "tag")
@@ -297,7 +298,7 @@ class _Adapter:
         while self.s.loop is not ListenLoop.SPINNING:
             s = self.s
             hb = s.heartbeat_wake_at_s if s.heartbeat is HeartbeatTask.SLEEPING else None
-            lw = s.loop_wake_at_s if s.loop in _SLEEPS else None
+            lw = s.loop_wake_at_s if s.loop in SLEEPING_LOOPS else None
             hb_due = hb is not None and hb <= at
             lw_due = lw is not None and lw <= at
             if hb_due and hb is not None and (lw is None or not lw_due or hb <= lw):
@@ -333,87 +334,3 @@ class _Adapter:
                  ws_conn=None, ws_open=False, pending_conn=None)
         self.give_up(LoopEnd.STOPPED)
         self.log(M.INFO, M.DISCONNECTED)
-
-
-class LegacyModel:
-    """hermes-agent's QQ adapter (v0.13 or v0.14) as a ``replay.world.ClientModel``.
-
-    ``step(state, input)`` returns ``(state, commands)`` with no side effects;
-    ``next_deadline(state)`` is the earliest virtual time (seconds) it wants a Tick. See the
-    module docstring for the rules and the decisions behind them.
-    """
-
-    name = "legacy"
-
-    def __init__(self, config: LegacyConfig = LegacyConfig()) -> None:
-        self.config = config
-
-    def initial_state(self) -> LegacyState:
-        """Before Start: nothing connected; the heartbeat task not started (or already ended)."""
-        alive = self.config.heartbeat_task_alive
-        return LegacyState(heartbeat=HeartbeatTask.NOT_STARTED if alive else HeartbeatTask.ENDED)
-
-    def step(self, state: LegacyState, inp: Input) -> tuple[LegacyState, tuple[Command, ...]]:
-        """Feed one input; ``inp.at`` is in virtual seconds."""
-        now = max(state.now_s, inp.at)
-        if state.loop is ListenLoop.SPINNING:
-            return (state if now == state.now_s else replace(state, now_s=now)), ()
-        a = _Adapter(self.config, replace(state, now_s=now))
-        match inp:
-            case Tick(at=at):
-                a.tick(at)
-            case FrameReceived():
-                a.frame(inp)
-            case SocketClosed():
-                a.socket_closed(inp)
-            case SocketOpened():
-                a.socket_opened(inp)
-            case ConnectFailed():
-                a.connect_failed(inp)
-            case TokenIssued():
-                a.token_issued(inp)
-            case TokenFailed(at=at, error=error):
-                a.rest_failed(at, error, (ListenLoop.STARTUP_TOKEN, ListenLoop.RECONNECT_TOKEN))
-            case GatewayResolved():
-                a.gateway_resolved(inp)
-            case GatewayFailed(at=at, error=error):
-                a.rest_failed(at, error, (ListenLoop.STARTUP_GATEWAY, ListenLoop.RECONNECT_GATEWAY))
-            case Start():
-                a.start()
-            case Stop():
-                a.stop()
-            case SendFailed() | DispatchSettled():
-                pass  # ignored: see the package docstring
-            case _:
-                assert_never(inp)
-        return a.s, tuple(a.out)
-
-    def next_deadline(self, state: LegacyState) -> float | None:
-        """The earliest wake-up (virtual seconds): heartbeat task or listen-loop sleep.
-
-        While spinning it is the time of the last input: the clock stands still.
-        """
-        if state.loop is ListenLoop.SPINNING:
-            return state.now_s
-        times: list[float] = []
-        if state.heartbeat is HeartbeatTask.SLEEPING and state.heartbeat_wake_at_s is not None:
-            times.append(state.heartbeat_wake_at_s)
-        if state.loop in _SLEEPS and state.loop_wake_at_s is not None:
-            times.append(state.loop_wake_at_s)
-        return min(times) if times else None
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready description for journal headers."""
-        c = self.config
-        return {
-            "client": "legacy",
-            "models": "hermes-agent gateway/platforms/qqbot/adapter.py",
-            "version": c.version,
-            "app_id": c.app_id,
-            "close_codes_visible": c.close_codes_visible,
-            "heartbeat_task_alive": c.heartbeat_task_alive,
-            "intents": c.intents,
-            "config": {"version": c.version, "app_id": c.app_id,
-                       "close_codes_visible": c.close_codes_visible,
-                       "heartbeat_task_alive": c.heartbeat_task_alive, "intents": c.intents},
-        }
