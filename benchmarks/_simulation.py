@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from qqgate.replay._runner import run_scenario
-from qqgate.replay._scenarios import SCENARIOS
+from qqgate.replay import SCENARIOS, run_scenario
 
 from ._stats import Figure
 
