@@ -122,7 +122,7 @@ def _spread(values: list[float], unit: str = "") -> str:
 
 
 def _qqgate_run_argv(base: str, seed: int, journal: Path) -> list[str]:
-    return [PYTHON, "-m", "qqgate.replay.cli", "run", "--api-base", base, "--token-url",
+    return [PYTHON, "-m", "qqgate", "run", "--api-base", base, "--token-url",
             base + "/app/getAppAccessToken", f"--journal={journal}", "--seed", str(seed)]
 
 

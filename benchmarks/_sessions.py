@@ -77,7 +77,7 @@ def _json_line(child: Child, event: str, timeout_s: float) -> dict[str, Any] | N
 
 
 def _start_gateway(tmp: Path, name: str) -> tuple[Child, str]:
-    argv = [PYTHON, "-m", "qqgate.replay.cli", "gateway", "--port", "0", "--time-scale", f"{TIME_SCALE:g}",
+    argv = [PYTHON, "-m", "qqgate", "gateway", "--port", "0", "--time-scale", f"{TIME_SCALE:g}",
             "--quiet", "--session-cycle", "0", "--message-interval", "0",
             "--heartbeat-timeout", f"{HEARTBEAT_TIMEOUT_MODEL_S:g}"]
     gateway = Child(argv, tmp, name)

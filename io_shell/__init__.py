@@ -6,9 +6,9 @@ The embedding API (design.md, "The I/O shell")::
     client = GatewayClient(ShellConfig.from_env(), on_dispatch=handle)
     client.start(); ...; client.status(); client.is_ready(); client.stop()
 
-Names are re-exported lazily so that ``import io_shell.cli`` (done by ``qqgate`` for every
-subcommand) imports neither gevent, requests nor ssl before ``qqgate run`` has had the
-chance to monkey-patch.
+Names are re-exported lazily so that ``qqgate`` (which imports ``_run_command`` to build its
+parser) imports neither gevent, requests nor ssl before ``qqgate run`` has had the chance to
+monkey-patch.
 """
 
 from __future__ import annotations

@@ -2,6 +2,6 @@
 
 import sys
 
-from qqgate.replay.cli import main
+from qqgate.cli import main
 
 sys.exit(main())

@@ -12,7 +12,9 @@ Parts, each a package or a small module, with one-way dependencies:
 - journal replay (``_journal_replay``: a journal through the reducer its header names; the
   format itself is ``qqgate.core.journal``).
 - ``checks/``: the reliability checks (soak, fuzz, crash-test), with a face of their own.
-- the command line (``cli`` and its ``*_cli`` modules).
+- what the subcommands do, given their arguments as values: ``_subcommands`` (simulate,
+  replay, incidents), ``_gateway_command`` (gateway). The command line that parses them is
+  ``qqgate.cli``.
 
 This face re-exports replay proper; the world has its own (``qqgate.replay.world``).
 """

@@ -7,7 +7,6 @@ version and condition the log shows) and against the core, side by side.
 
 from __future__ import annotations
 
-import argparse
 from typing import TextIO
 
 from ._detectors import FAILURE_NAMES, detection_delay, half_open_cuts
@@ -46,25 +45,30 @@ def _side(outcome: Outcome) -> dict[str, str]:
     }
 
 
-def replay_log(args: argparse.Namespace, text: str, out: TextIO) -> int:
-    """Run the log replay; return 0 when reproduced by the legacy model and survived by the core."""
+def replay_log(name: str, text: str, out: TextIO, *, seed: int, hours: float | None) -> int:
+    """Replay the hermes log ``text`` (named ``name`` in the report) and write the report to ``out``.
+
+    ``seed`` seeds the derived world; ``hours`` (simulated) defaults to 2, or longer when the
+    log's outage needs it. Returns 0 when the legacy model reproduces the incident (or none is
+    expected from the log's world alone) and the core survives it, else 1.
+    """
     imp = import_log(text)
     parsed, diag = imp.parsed, imp.diagnosis
-    out.write(f"read      {args.file}: {parsed.total_lines} lines: {len(parsed.events)} events, "
+    out.write(f"read      {name}: {parsed.total_lines} lines: {len(parsed.events)} events, "
               f"{len(parsed.elisions)} elisions, {parsed.comments} comments, "
               f"{len(parsed.unreadable)} unreadable\n\n")
     for line in imp.summary_lines():
         out.write(f"  {line}\n")
-    hours = args.hours if args.hours is not None else max(2.0, diag.run_for_s / 3600.0)
+    hours = hours if hours is not None else max(2.0, diag.run_for_s / 3600.0)
     legacy_expect = (SCENARIOS[diag.incident].legacy_expect
                      if diag.incident in SCENARIOS and diag.incident not in NO_LEGACY_EXPECTATION
                      else frozenset())
-    legacy_model = make_model("legacy", args.seed, diag.legacy_version, diag.legacy_close_codes_visible,
+    legacy_model = make_model("legacy", seed, diag.legacy_version, diag.legacy_close_codes_visible,
                               diag.legacy_heartbeat_alive)
-    legacy = run_world(legacy_model, diag.world, seed=args.seed, hours=hours, expected=legacy_expect)
-    core_run = run_world(make_model("core", args.seed), diag.world, seed=args.seed, hours=hours)
+    legacy = run_world(legacy_model, diag.world, seed=seed, hours=hours, expected=legacy_expect)
+    core_run = run_world(make_model("core", seed), diag.world, seed=seed, hours=hours)
     condition = "" if diag.legacy_heartbeat_alive else ", heartbeat task already ended"
-    out.write(f"\nthe derived world, {hours:.2f} simulated hours, seed {args.seed}:\n")
+    out.write(f"\nthe derived world, {hours:.2f} simulated hours, seed {seed}:\n")
     _row(out, "", f"legacy adapter model v{diag.legacy_version}{condition}", "qqgate core")
     left, right = _side(legacy), _side(core_run)
     for key in left:

@@ -442,7 +442,7 @@ def test_control_endpoints(make_gateway: Callable[..., ChaosGateway]) -> None:
 
 # -- the command line ---------------------------------------------------------------------------
 def test_cli_help_explains_the_options() -> None:
-    out = subprocess.run([sys.executable, "-m", "qqgate.replay.cli", "gateway", "--help"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "qqgate", "gateway", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
     for word in ("--port", "--scenario", "--time-scale", "--duration", "half-open", "/websocket"):
@@ -452,7 +452,7 @@ def test_cli_help_explains_the_options() -> None:
 def test_cli_serves_a_scenario_and_stops_after_duration() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qqgate.replay.cli", "gateway", "--scenario", "session-cycle", "--time-scale", "1200",
+        [sys.executable, "-m", "qqgate", "gateway", "--scenario", "session-cycle", "--time-scale", "1200",
          "--duration", "4", "--message-interval", "0", "--heartbeat-timeout", "100000"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import orjson
 import pytest
 
-from qqgate.replay.cli import main
+from qqgate.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,3 +136,49 @@ def test_replay_reads_a_sqlite_journal_store(tmp_path: Path) -> None:
     assert code == 2
     code, _ = run_cli("replay", str(ROOT / "logs_samples" / "death-loop.log"), "--session", "x")
     assert code == 2
+
+
+SUBCOMMANDS = ("simulate", "replay", "incidents", "soak", "fuzz", "crash-test", "gateway", "run", "export")
+
+
+def test_one_command_line_assembles_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in SUBCOMMANDS)
+    for name in SUBCOMMANDS:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0, name
+        text = capsys.readouterr().out
+        assert text.startswith(f"usage: qqgate {name}") and len(text.splitlines()) > 5, name
+
+
+def test_python_m_qqgate_is_the_console_script() -> None:
+    proc = subprocess.run([sys.executable, "-m", "qqgate", "incidents"], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout == run_cli("incidents")[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "half-open", "--seed", "x"], "seed must be an integer, got 'x'"),
+    (["simulate", "half-open", "--hours", "9000"], "must be > 0 and at most a year of hours, got 9000"),
+    (["soak", "--seeds", "0"], "must be at least 1, got 0"),
+    (["soak", "--hours", "721"], "must be > 0 and at most 720 hours, got 721"),
+    (["fuzz", "--frames", "lots"], "not an integer: 'lots'"),
+    (["crash-test", "--runs", "10001"], "must be between 1 and 10000, got 10001"),
+    (["gateway", "--port", "65536"], "port must be 0..65535, got 65536"),
+    (["gateway", "--time-scale", "inf"], "must be > 0, got inf"),
+    (["gateway", "--session-cycle", "-1"], "must be > 0, got -1"),
+    (["gateway", "--duplicate-probability", "1.5"], "must be between 0 and 1, got 1.5"),
+    (["run", "--intents", "many"], "intents must be an integer (e.g. 33554432 or 0x2000000), got 'many'"),
+    (["run", "--duration", "0"], "must be > 0 seconds"),
+])
+def test_a_wrong_argument_is_a_clear_usage_error(argv: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"usage: qqgate {argv[0]}" in err and message in err and "Traceback" not in err

@@ -727,7 +727,7 @@ def test_shell_config(caplog: pytest.LogCaptureFixture) -> None:
 
 # -- qqgate run ----------------------------------------------------------------------------------------
 def _qqgate(args: list[str], env: dict[str, str]) -> Any:
-    return gevent.subprocess.Popen([sys.executable, "-m", "qqgate.replay.cli", "run", *args], cwd=ROOT, env=env,
+    return gevent.subprocess.Popen([sys.executable, "-m", "qqgate", "run", *args], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -9,7 +9,6 @@ killed with SIGKILL leaves a store whose every session replays up to its last co
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import os
@@ -27,12 +26,12 @@ import orjson
 import pytest
 
 from qqgate import core
+from qqgate.cli import main
 from qqgate.core import journal
 from qqgate.io_shell.journal import (
     JournalStoreError, JournalWriteError, export_jsonl, journal_bytes, list_sessions, looks_like_store,
     open_recorder, read_session,
 )
-from qqgate.io_shell.journal.cli import register_export
 from qqgate.replay import replay_journal
 from qqgate.replay.world import CoreClient, Simulation, WorldSpec
 
@@ -363,10 +362,7 @@ def test_bad_arguments_and_targets(tmp_path: Path, db: str) -> None:
 # -- qqgate export -------------------------------------------------------------------------
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="qqgate")
-    register_export(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    status = args.func(args)
+    status = main(argv)
     out, err = capsys.readouterr()
     return status, out, err
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qqgate.replay.cli import main
+from qqgate.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "logs_samples"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from qqgate import core
 from qqgate.replay.checks import LIVENESS_BOUND_S, draw_world, run_seed
-from qqgate.replay.cli import main
+from qqgate.cli import main
 from qqgate.replay.world import CoreClient
 
 

@@ -19,9 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import qqgate
+from qqgate import core
 from qqgate.core.journal import read_journal
-from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
 
 from .. import replay_journal
 
@@ -50,13 +49,16 @@ def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) 
     random delay, then open the store and replay every session they wrote (sessions already
     in the store are left alone) through the current core. ``max_delay_s``: the longest wait
     (seconds) between a writer's ``ready`` and its kill."""
+    # The store under test; imported here so that the other checks never load eventsourcing.
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
+
     rng = random.Random(seed)
     report = CrashReport()
     try:
         earlier = {s.session_id for s in list_sessions(target)}
     except JournalStoreError:
         earlier = set()  # no store yet
-    where = str(Path(qqgate.__file__).parent.parent)  # the writer imports the qqgate this process runs
+    where = str(Path(core.__file__).parents[2])  # where qqgate/ is: the writer imports the same qqgate
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (where, os.environ.get("PYTHONPATH", "")) if p))
     for run in range(runs):
         child = subprocess.Popen([sys.executable, "-m", WRITER, target, str(seed * 1000 + run)], env=env,

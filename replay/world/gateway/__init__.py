@@ -3,7 +3,7 @@
 ``ChaosGateway(world, time_scale, port)`` runs the world's server model (``GatewayServer``,
 the one the simulator drives on a virtual clock) on real sockets with gevent, wsproto and
 h11, applies the world's faults in real time, and records what happened. ``qqgate gateway``
-is its command line (``replay._gateway_cli``).
+is its command line (``replay._gateway_command``).
 
 Modules: ``_app`` (ChaosGateway: lifecycle, hub, the ``/_chaos/`` controls), ``_link`` (the
 server model on the wall clock: timers, events, connections), ``_http`` (one TCP connection:

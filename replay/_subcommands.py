@@ -1,9 +1,12 @@
-"""What each ``qqgate`` subcommand does (argument parsing lives in cli.py)."""
+"""What ``qqgate simulate``, ``replay`` and ``incidents`` do, given their arguments as values.
+
+The command line (``qqgate.cli``) parses the arguments and calls these; each writes its report
+to the ``out`` (and ``err``) it is given and returns the exit status. A journal store given to
+``qqgate replay`` is read by the command line, which passes its bytes to ``replay_journal_data``.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -55,12 +58,17 @@ def verdict(outcome: Outcome) -> str:
     return "the core FAILED: " + ", ".join(problems)
 
 
-def simulate(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    scenario = SCENARIOS[args.scenario]
-    hours = args.hours if args.hours is not None else scenario.hours
-    outcome = run_scenario(scenario, args.client, seed=args.seed, hours=hours,
-                           legacy_version=args.legacy_version, record_journal=True)
+def simulate(scenario_name: str, client: str, *, seed: int, hours: float | None,
+             legacy_version: str | None, journal: Path | None, log: Path | None, out: TextIO) -> int:
+    """``qqgate simulate``: run a scenario, print its log excerpt, figures, findings and verdict.
+
+    ``hours`` None: the scenario's own; ``journal``/``log``: files to write the whole journal
+    and the client's whole log to. Returns 0 when the run met its expectations, else 1.
+    """
+    scenario = SCENARIOS[scenario_name]
+    hours = hours if hours is not None else scenario.hours
+    outcome = run_scenario(scenario, client, seed=seed, hours=hours,
+                           legacy_version=legacy_version, record_journal=True)
     _p(out, "scenario", f"{scenario.name}: {scenario.title} [{scenario.source}]")
     _p(out, "story", scenario.story)
     _p(out, "world", describe_world(scenario.world))
@@ -70,50 +78,49 @@ def simulate(args: argparse.Namespace) -> int:
     print_outcome(out, outcome)
     out.write("\n")
     _p(out, "verdict", verdict(outcome))
-    if args.journal is not None:
-        with open(args.journal, "wb") as fh:
-            fh.writelines(journal_lines(journal_header(outcome, scenario.name, args.seed, hours),
+    if journal is not None:
+        with open(journal, "wb") as fh:
+            fh.writelines(journal_lines(journal_header(outcome, scenario.name, seed, hours),
                                         outcome.run.journal))
-        _p(out, "journal", f"{len(outcome.run.journal)} steps written to {args.journal}")
-    if args.log is not None:
-        args.log.write_text("".join(line + "\n" for line in log_lines(outcome.run)), encoding="utf-8")
-        _p(out, "log", f"written to {args.log}")
+        _p(out, "journal", f"{len(outcome.run.journal)} steps written to {journal}")
+    if log is not None:
+        log.write_text("".join(line + "\n" for line in log_lines(outcome.run)), encoding="utf-8")
+        _p(out, "log", f"written to {log}")
     return 0 if outcome.ok else 1
 
 
-def replay(args: argparse.Namespace) -> int:
-    target = str(args.file)
-    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
-    if looks_like_store(target):
-        try:
-            return _replay_journal(args, journal_bytes(target, args.session))
-        except JournalStoreError as exc:
-            sys.stderr.write(f"qqgate replay: {exc}\n")
-            return 2
-    if args.session is not None:
-        sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
-        return 2
+def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: TextIO) -> int:
+    """``qqgate replay FILE``: a journal (``.jsonl``, or a file that starts with its header) is
+    replayed through the reducer it names (``replay_journal_data``); any other file is read as a
+    hermes text log and its world re-run (``_log_replay``; ``seed``, ``hours`` are for that).
+
+    Returns 0 (identical; reproduced and survived), 1 (diverged; not), 2 (unreadable file).
+    """
     try:
-        data = Path(target).read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
-        sys.stderr.write(f"qqgate replay: cannot read {target}: {exc.strerror}\n")
+        err.write(f"qqgate replay: cannot read {path}: {exc.strerror}\n")
         return 2
-    if target.endswith(".jsonl") or data.lstrip().startswith(b'{"type":"header"'):
-        return _replay_journal(args, data)
+    if path.endswith(".jsonl") or data.lstrip().startswith(b'{"type":"header"'):
+        return replay_journal_data(path, data, out=out, err=err)
     from ._log_replay import replay_log
-    return replay_log(args, data.decode("utf-8", errors="replace"), sys.stdout)
+    return replay_log(path, data.decode("utf-8", errors="replace"), out, seed=seed, hours=hours)
 
 
-def _replay_journal(args: argparse.Namespace, data: bytes) -> int:
-    out = sys.stdout
+def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO) -> int:
+    """Replay the journal ``data`` (named ``name`` in messages) and print the first divergence.
+
+    Returns 0 when every step replays to its recorded commands, 1 at a divergence, 2 when the
+    journal cannot be read or names no reducer that can be rebuilt.
+    """
     try:
         journal = read_journal(data)
         result = replay_journal(journal)
     except JournalError as exc:
-        sys.stderr.write(f"qqgate replay: {args.file}: {exc}\n")
+        err.write(f"qqgate replay: {name}: {exc}\n")
         return 2
     head = journal.header
-    _p(out, "journal", f"{args.file}: {len(journal.steps)} steps, client {result.client}, "
+    _p(out, "journal", f"{name}: {len(journal.steps)} steps, client {result.client}, "
                        f"scenario {head.get('scenario', '-')}, seed {head.get('seed', '-')}")
     if journal.truncated_tail:
         _p(out, "note", "the last line was cut short (a killed writer?) and was ignored")
@@ -128,9 +135,13 @@ def _replay_journal(args: argparse.Namespace, data: bytes) -> int:
     return 1
 
 
-def incidents(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    if not args.run:
+def incidents(*, run: bool, seed: int, hours: float | None, out: TextIO) -> int:
+    """``qqgate incidents``: list the scenarios, or (``run``) run each for both clients as a table.
+
+    ``hours`` None: each scenario's own. Returns 1 when a legacy run misses its incident or a
+    core run fails, else 0.
+    """
+    if not run:
         for s in SCENARIOS.values():
             out.write(f"{s.name:<18} {s.title} [{s.source}]\n")
             out.write(f"{'':<18} legacy v{s.legacy_version} must show: {', '.join(sorted(s.legacy_expect))}; "
@@ -139,12 +150,12 @@ def incidents(args: argparse.Namespace) -> int:
     status = 0
     out.write(f"{'scenario':<18} {'hours':>5}  {'legacy':<34} {'core':<34} verdict\n")
     for s in SCENARIOS.values():
-        legacy = run_scenario(s, "legacy", seed=args.seed, hours=args.hours, record_journal=True)
-        core_ = run_scenario(s, "core", seed=args.seed, hours=args.hours, record_journal=True)
+        legacy = run_scenario(s, "legacy", seed=seed, hours=hours, record_journal=True)
+        core_ = run_scenario(s, "core", seed=seed, hours=hours, record_journal=True)
         ok = legacy.ok and core_.ok
         status |= 0 if ok else 1
-        hours = args.hours if args.hours is not None else s.hours
-        out.write(f"{s.name:<18} {hours:>5.1f}  {', '.join(sorted(legacy.names)) or '-':<34} "
+        scenario_hours = hours if hours is not None else s.hours
+        out.write(f"{s.name:<18} {scenario_hours:>5.1f}  {', '.join(sorted(legacy.names)) or '-':<34} "
                   f"{', '.join(sorted(core_.names)) or '-':<34} "
                   f"{'reproduced + survived' if ok else 'FAILED: ' + verdict(legacy if not legacy.ok else core_)}\n")
     return status

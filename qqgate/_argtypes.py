@@ -1,0 +1,113 @@
+"""The argparse value types of every ``qqgate`` subcommand, in one place.
+
+Each takes the argument's text and returns the value, or raises ``argparse.ArgumentTypeError``
+whose message argparse prints after ``qqgate SUBCOMMAND: error: argument --NAME:`` (exit
+status 2): a wrong argument never ends in a traceback. Units are in the names: hours, seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _number(text: str, what: str = "a number") -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+
+def _integer(text: str, message: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(message.format(text=text)) from None
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1 (seeds to run, frames to feed, worker processes)."""
+    value = _integer(text, "not an integer: {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """Any integer: the seed of a simulated world."""
+    return _integer(text, "seed must be an integer, got {text!r}")
+
+
+def simulated_hours(text: str) -> float:
+    """Simulated hours of one run: > 0 and at most a year (8760 h)."""
+    value = _number(text)
+    if not value > 0 or value > 24 * 365:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most a year of hours, got {text}")
+    return value
+
+
+def soak_hours(text: str) -> float:
+    """Simulated hours of faults per soak seed: > 0 and at most 720 (thirty days)."""
+    value = _number(text)
+    if not 0 < value <= 24 * 30:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most 720 hours, got {text}")
+    return value
+
+
+def crash_runs(text: str) -> int:
+    """Journal writers crash-test kills: 1 to 10,000."""
+    value = _integer(text, "not an integer: {text!r}")
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 10000, got {value}")
+    return value
+
+
+def positive(text: str) -> float:
+    """A finite number > 0 (seconds, or a time scale)."""
+    value = _number(text)
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def non_negative(text: str) -> float:
+    """``0`` (meaning "none" or "never" where the option says so) or a finite number > 0."""
+    if text.strip() == "0":
+        return 0.0
+    return positive(text)
+
+
+def probability(text: str) -> float:
+    """A probability: a number from 0 to 1."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port, 0..65535 (0: any free port)."""
+    value = _integer(text, "port must be an integer, got {text!r}")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {text}")
+    return value
+
+
+def intents(text: str) -> int:
+    """An Identify intents bitmask ≥ 0, in decimal or with a 0x/0o/0b prefix."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"intents must be an integer (e.g. 33554432 or 0x2000000), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("intents must be >= 0")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, > 0."""
+    value = _number(text, "a number of seconds")
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0 seconds")
+    return value

@@ -1,0 +1,333 @@
+"""The ``qqgate`` command line: every subcommand's arguments, parsed here and nowhere else.
+
+This is the console script (``qqgate = "qqgate.cli:main"``, and ``python -m qqgate``). It
+parses a subcommand's arguments (value types: ``_argtypes``) and calls the part that does the
+work with plain values; no code below it sees an ``argparse.Namespace``:
+
+    simulate, replay, incidents    qqgate.replay (_subcommands; _log_replay for a text log)
+    soak, fuzz, crash-test         qqgate.replay.checks (_soak_command, _fuzz_command, ...)
+    gateway                        qqgate.replay (_gateway_command: the chaos gateway)
+    run                            qqgate.io_shell (_run_command: a live bot)
+    export                         qqgate.io_shell.journal (_export_command)
+
+Parts are imported when their subcommand runs, so ``qqgate run`` monkey-patches with gevent
+before the shell is imported. ``qqgate replay STORE`` is the one place a journal store is read
+for replay: here, and its bytes are handed to replay.
+
+Exit status: 0 when the run met its expectations, 1 when it did not (a core failure, an
+incident the legacy model failed to reproduce, a journal that diverges, a failed check), 2 on
+bad usage or an unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from qqgate.io_shell._run_command import DEFAULT_JOURNAL
+from qqgate.replay import SCENARIOS
+from qqgate.replay.checks import LIVENESS_BOUND_S
+
+from . import _argtypes as types
+
+GATEWAY_DESCRIPTION = """\
+Run a real QQ Bot gateway on 127.0.0.1 (HTTP and WebSocket on one port), driven by the same
+server model as `qqgate simulate`, so any client - qqgate's own, botpy, hermes-agent's adapter -
+can be run against the scenarios' faults.
+
+Endpoints (point the client's https://bots.qq.com and https://api.sgroup.qq.com at the printed
+http:// base): POST /app/getAppAccessToken, GET /gateway, GET /gateway/bot, GET /users/@me,
+POST /v2/users/{openid}/messages, POST /v2/groups/{group_openid}/messages,
+POST /channels/{channel_id}/messages, and the WebSocket at /websocket. Every API call but the
+token needs `Authorization: QQBot <access_token>`. For other processes: GET /_chaos/state (what
+happened: events, pushed message ids, messages sent) and POST /_chaos/trigger with a JSON fault,
+e.g. {"fault": "ServerClose", "code": 4009} or {"fault": "RefuseConnects", "duration_s": 600}
+(durations in model seconds; the fault starts now).
+
+The world: a calm one by default (Hello 41250 ms, a C2C message every ~20 s, op 7 + 4009 every
+~1800 s, a silent connection dropped after 60 s), or a scenario's, whose faults fire at their
+times (model seconds from start). Time scale X makes every server-side duration X times shorter,
+the Hello heartbeat_interval included, so a client that obeys Hello keeps up: with X = 60 the
+30-minute cycle comes every 30 s and a fault at 900 s fires after 15 s.
+
+Faults as they appear on real sockets: ServerClose sends that close code (none: TCP dropped with
+no close frame); ServerReconnect op 7 then 4009; HalfOpen stops reading and sending on the live
+connections without closing them (the server drops them after its heartbeat timeout, unseen);
+RefuseConnects resets WebSocket upgrades (REST still works); StallConnects never answers them;
+DnsOutage resets every connection, REST included; RejectResumes closes each Resume at once;
+InvalidateSessions forgets every session (a Resume gets op 9, then 4006); Ban closes with
+4914/4915 now and after every later Identify/Resume.
+"""
+
+GATEWAY_EPILOG = """\
+Examples:
+  qqgate gateway                                     # calm world, real time, port picked
+  qqgate gateway --port 8080 --scenario half-open --time-scale 60
+  qqgate gateway --scenario session-cycle --time-scale 600 --duration 30 --quiet
+Scenarios: """ + ", ".join(sorted(SCENARIOS))
+
+EXPORT_DESCRIPTION = (
+    "Read a journal store written by a live qqgate connection. TARGET is a SQLite file "
+    "(the default store) or a postgresql://user:pass@host:port/db URL. Without --list, write "
+    "one session (the latest unless --session says which) as a JSON-lines journal, the "
+    "portable form that `qqgate replay FILE.jsonl` checks against the current core. Secrets "
+    "never reach a store, so the export holds none. Exit status: 0 on success, 2 when the "
+    "store cannot be read, the session does not exist or the output cannot be written.")
+
+
+# -- what each subcommand calls ---------------------------------------------------------------
+def _simulate(args: argparse.Namespace) -> int:
+    from qqgate.replay._subcommands import simulate
+    return simulate(args.scenario, args.client, seed=args.seed, hours=args.hours,
+                    legacy_version=args.legacy_version, journal=args.journal, log=args.log, out=sys.stdout)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    from qqgate.replay._subcommands import replay_file, replay_journal_data
+    target = str(args.file)
+    if looks_like_store(target):
+        try:
+            data = journal_bytes(target, args.session)
+        except JournalStoreError as exc:
+            sys.stderr.write(f"qqgate replay: {exc}\n")
+            return 2
+        return replay_journal_data(target, data, out=sys.stdout, err=sys.stderr)
+    if args.session is not None:
+        sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
+        return 2
+    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr)
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    from qqgate.replay._subcommands import incidents
+    return incidents(run=args.run, seed=args.seed, hours=args.hours, out=sys.stdout)
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._soak_command import soak
+    return soak(first_seed=args.first_seed, seeds=args.seeds, hours=args.hours, jobs=args.jobs,
+                verbose=args.verbose, out=sys.stdout)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._fuzz_command import fuzz
+    return fuzz(frames=args.frames, seed=args.seed, samples=args.samples, out=sys.stdout)
+
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._crash_command import crash_test
+    return crash_test(runs=args.runs, store=args.store, seed=args.seed, out=sys.stdout)
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from qqgate.replay._gateway_command import build_world, serve
+    world = build_world(args.scenario, message_interval_s=args.message_interval,
+                        duplicate_probability=args.duplicate_probability, session_cycle_s=args.session_cycle,
+                        heartbeat_timeout_s=args.heartbeat_timeout)
+    return serve(world, scenario=args.scenario, port=args.port, time_scale=args.time_scale,
+                 duration_s=args.duration, seed=args.seed, quiet=args.quiet)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from qqgate.io_shell._run_command import run
+    return run(sandbox=args.sandbox, api_base=args.api_base, token_url=args.token_url, insecure=args.insecure,
+               journal=args.journal, no_journal=args.no_journal, intents=args.intents,
+               duration_s=args.duration, seed=args.seed, log_level=args.log_level)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from qqgate.io_shell.journal._export_command import export
+    return export(str(args.target), session=args.session, out=args.out, list_only=args.list)
+
+
+# -- the grammar ------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``qqgate`` parser: every subcommand, each with ``func`` set to what it calls."""
+    parser = argparse.ArgumentParser(
+        prog="qqgate",
+        description="qqgate: a QQ Bot gateway connection core that cannot silently die, spin or "
+                    "lose a dispatch, and the tools to replay and simulate its production incidents.",
+        epilog="Examples: qqgate replay logs_samples/death-loop.log | qqgate simulate half-open "
+               "--client core | qqgate incidents")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("simulate", help="run a named scenario against the core or the legacy model",
+                       description="Run SCENARIO on a virtual clock against the qqgate core or the "
+                                   "legacy hermes adapter model, print its log, figures, findings "
+                                   "and verdict. The same seed gives byte-identical output.")
+    p.add_argument("scenario", choices=sorted(SCENARIOS), metavar="SCENARIO",
+                   help="one of: " + ", ".join(sorted(SCENARIOS)))
+    p.add_argument("--client", choices=("core", "legacy"), default="core",
+                   help="which reducer to run (default: core)")
+    p.add_argument("--seed", type=types.seed, default=1, help="seed of the whole world (default: 1)")
+    p.add_argument("--hours", type=types.simulated_hours, default=None,
+                   help="simulated hours (default: the scenario's own)")
+    p.add_argument("--legacy-version", choices=("0.13", "0.14"), default=None,
+                   help="legacy adapter version (default: the one that had the incident)")
+    p.add_argument("--journal", type=Path, default=None, metavar="FILE.jsonl",
+                   help="write every step (input, commands) as JSON lines")
+    p.add_argument("--log", type=Path, default=None, metavar="FILE.log",
+                   help="write the client's whole log (hermes format for the legacy model)")
+    p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("replay", help="replay a journal (.jsonl) or a real hermes log (.log)",
+                       description="FILE.jsonl: feed the recorded inputs through the current reducer "
+                                   "and check the commands are identical (exit 1 at the first "
+                                   "divergence); a journal store (SQLite file or postgresql:// URL, "
+                                   "see --session) is replayed the same way. Any other file: read it "
+                                   "as a hermes-agent text log, "
+                                   "name the incident, derive the world behind it and run that world "
+                                   "against the legacy model and the core, side by side.")
+    p.add_argument("file", metavar="FILE",
+                   help="a .jsonl journal, a SQLite journal store, a postgresql:// URL, or a text log")
+    p.add_argument("--session", default=None, metavar="ID",
+                   help="with a journal store: the session to replay (default: the latest; a unique "
+                        "prefix is enough; list them with 'qqgate export STORE --list')")
+    p.add_argument("--seed", type=types.seed, default=1, help="seed for the derived world (logs only)")
+    p.add_argument("--hours", type=types.simulated_hours, default=None,
+                   help="simulated hours of the derived world (logs only; default: 2, or longer "
+                        "when the log's outage needs it)")
+    p.set_defaults(func=_replay)
+
+    p = sub.add_parser("incidents", help="list the scenarios, or run them all for both clients",
+                       description="Without --run, list the scenarios. With --run, simulate each "
+                                   "one for the legacy model and the core and print a table; exit 1 "
+                                   "if any legacy run fails to show its incident or any core run fails.")
+    p.add_argument("--run", action="store_true", help="run every scenario for both clients")
+    p.add_argument("--seed", type=types.seed, default=1)
+    p.add_argument("--hours", type=types.simulated_hours, default=None,
+                   help="override every scenario's duration (hours)")
+    p.set_defaults(func=_incidents)
+
+    p = sub.add_parser(
+        "soak", help="run the core against many random fault worlds (the swarm soak)",
+        description="For each seed, draw fault rates and a fault schedule (every close-code class, op 7, "
+                    "op 9, half-open links, DNS outages, refused and stalled connects, rejected resumes, "
+                    "lost and late ACKs, duplicate dispatches, late ticks), run the core with its invariants "
+                    "checked after every step, then stop the faults and require READY within "
+                    f"{LIVENESS_BOUND_S:.0f} s (judged from the server's side). Reports invariant breaks, "
+                    "liveness, lost and doubled messages, and seeds per second. A failing seed prints the "
+                    "command that replays it. Exit 1 if any seed fails.")
+    p.add_argument("--seeds", type=types.positive_int, default=100, help="how many seeds (default 100)")
+    p.add_argument("--first-seed", type=types.positive_int, default=1, help="the first seed (default 1)")
+    p.add_argument("--hours", type=types.soak_hours, default=6.0,
+                   help="simulated hours of faults per seed (default 6)")
+    p.add_argument("--jobs", type=types.positive_int, default=1, help="worker processes (default 1)")
+    p.add_argument("--verbose", action="store_true", help="print every seed's fault schedule and result")
+    p.set_defaults(func=_soak)
+
+    p = sub.add_parser("fuzz", help="feed random and mutated frames to the core, corrupt lines to the readers",
+                       description="Feed FRAMES random or mutated frames (bad JSON, wrong types, huge payloads, "
+                                   "deep nesting, binary, unknown opcodes, s going backwards, stale connections) "
+                                   "to the core in every connected phase, then corrupt lines of a real journal "
+                                   "and of the real logs in logs_samples/. No exception may escape and no "
+                                   "invariant may break; every rejection is counted. Exit 1 otherwise.")
+    p.add_argument("--frames", type=types.positive_int, default=100_000,
+                   help="frames to feed (default 100000; full: 1000000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--samples", type=Path, default=Path("logs_samples"),
+                   help="where the sample journals and logs are (default logs_samples/)")
+    p.set_defaults(func=_fuzz)
+
+    p = sub.add_parser("crash-test", help="kill journal writers with SIGKILL, then replay every journal",
+                       description="Start RUNS journal writers one after another (each records a real "
+                                   "simulated session into the same store), kill each with SIGKILL after a "
+                                   "random delay, then open the store and replay every session through the "
+                                   "current core. Exit 1 if the store does not open, a session does not "
+                                   "replay to identical commands, or a session is missing.")
+    p.add_argument("--runs", type=types.crash_runs, default=100, help="writers to kill (default 100)")
+    p.add_argument("--store", default=None, metavar="PATH_OR_URL",
+                   help="SQLite path or postgresql:// URL (default: a new SQLite file in a temporary folder)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=_crash_test)
+
+    p = sub.add_parser(
+        "gateway", help="run the chaos gateway (a real QQ gateway with scripted faults) on 127.0.0.1",
+        description=GATEWAY_DESCRIPTION, epilog=GATEWAY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=types.port, default=0, help="TCP port on 127.0.0.1 (default 0: any free port)")
+    p.add_argument("--scenario", choices=sorted(SCENARIOS), default=None, metavar="NAME",
+                   help="play this scenario's world and faults (default: a calm world with messages)")
+    p.add_argument("--time-scale", type=types.positive, default=1.0, metavar="X",
+                   help="divide every server-side duration by X, the Hello interval included (default 1)")
+    p.add_argument("--duration", type=types.positive, default=None, metavar="S",
+                   help="stop after S wall-clock seconds (default: run until Ctrl-C or SIGTERM)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the model's randomness (default 1)")
+    p.add_argument("--message-interval", type=types.non_negative, default=None, metavar="S",
+                   help="mean model seconds between C2C message dispatches; 0: none (default: the world's)")
+    p.add_argument("--duplicate-probability", type=types.probability, default=None, metavar="P",
+                   help="chance each message dispatch is pushed twice with the same d.id (default: the world's)")
+    p.add_argument("--session-cycle", type=types.non_negative, default=None, metavar="S",
+                   help="model seconds before op 7 + 4009 on a connection; 0: never (default: the world's, 1800)")
+    p.add_argument("--heartbeat-timeout", type=types.positive, default=None, metavar="S",
+                   help="model seconds of client silence before the server drops the connection "
+                        "(default: the world's, 60; raise it for clients with a fixed heartbeat, like botpy's 30 s)")
+    p.add_argument("--quiet", action="store_true", help="print only the listening line and the summary")
+    p.set_defaults(func=_gateway)
+
+    p = sub.add_parser(
+        "run", help="connect a bot to the QQ gateway and print status changes and dispatches",
+        description="Connect to the QQ Bot gateway with the qqgate core (credentials from "
+                    "QQ_APP_ID and QQ_CLIENT_SECRET), print one line per status change, dispatch "
+                    "and fatal condition, and journal every step. Ctrl-C stops cleanly.",
+        epilog="Example: QQ_APP_ID=102000000 QQ_CLIENT_SECRET=... qqgate run --sandbox --duration 600")
+    p.add_argument("--sandbox", action="store_true",
+                   help="use the sandbox API base (https://sandbox.api.sgroup.qq.com)")
+    p.add_argument("--api-base", metavar="URL", default=None,
+                   help="OpenAPI base URL (default https://api.sgroup.qq.com)")
+    p.add_argument("--token-url", metavar="URL", default=None,
+                   help="access-token URL (default https://bots.qq.com/app/getAppAccessToken)")
+    p.add_argument("--insecure", action="store_true",
+                   help="do NOT verify TLS certificates (testing only; logged as a warning)")
+    p.add_argument("--journal", metavar="PATH_OR_URL", default=None,
+                   help=f"journal target: a SQLite path or a postgresql:// URL (default {DEFAULT_JOURNAL})")
+    p.add_argument("--no-journal", action="store_true", help="do not journal the run")
+    p.add_argument("--intents", type=types.intents, default=None,
+                   help="Identify intents bitmask (default GROUP_AND_C2C_EVENT | PUBLIC_GUILD_MESSAGES)")
+    p.add_argument("--duration", type=types.seconds, default=None, metavar="S",
+                   help="stop after S seconds (default: run until Ctrl-C)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the core's jitter (default: random; recorded in the journal)")
+    p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"),
+                   help="level of the log on stderr (default warning)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser(
+        "export", help="list or export the sessions of a journal store (SQLite or PostgreSQL)",
+        description=EXPORT_DESCRIPTION,
+        epilog="Examples: qqgate export journal.db --list | qqgate export journal.db --out last.jsonl "
+               "&& qqgate replay last.jsonl | qqgate export postgresql://bot:pw@db:5432/qqgate "
+               "--session 3f2a --out s.jsonl")
+    p.add_argument("target", metavar="TARGET", help="the journal store: a SQLite file path or a postgresql:// URL")
+    p.add_argument("--session", metavar="ID", default=None,
+                   help="the session to export: its id or a unique prefix (default: the latest)")
+    p.add_argument("--out", metavar="FILE.jsonl", type=Path, default=None,
+                   help="write the journal to this file (default: standard output)")
+    p.add_argument("--list", action="store_true",
+                   help="list the sessions (id, steps, start time, client, seed) instead of exporting")
+    p.set_defaults(func=_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qqgate`` console script; returns the exit status.
+
+    A standard output closed early (``qqgate export ... | head``) ends the command quietly with 0.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+        return status
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # a real file descriptor only
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
