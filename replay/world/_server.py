@@ -1,11 +1,11 @@
-"""A model of the QQ gateway server, driven by the simulator on a virtual clock.
+"""A model of the QQ gateway server, driven by either link: the simulator or the chaos gateway.
 
 Facts from protocol.md ("Frames", "Close codes", "Timing facts"): Hello first; Identify
 and Resume validated (``QQBot `` token prefix, known session, seq in range); READY with
 ``s`` = 1; Resume replays every dispatch with ``s > seq`` then RESUMED; op 11 answers
 each op 1; a connection silent for ~60 s is dropped with no close frame; after ~1800 s a
-connection gets op 7 then close 4009 "Session timed out". Deterministic: all randomness
-comes from the ``random.Random`` the simulator passes in.
+connection gets op 7 then close 4009 "Session timed out". All randomness comes from the
+``random.Random`` the link passes in (deterministic on the simulator's virtual clock).
 
 Faults are applied here, once, for both links (``apply`` for a scheduled fault, ``trigger``
 for one injected now); the network it sends through (``network``) knows which timed faults
