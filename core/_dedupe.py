@@ -4,14 +4,15 @@ The docs warn the same message can be pushed more than once (protocol.md: "dedup
 d.id"), so the core remembers the keys it delivered. The window is a persistent value:
 ``add`` returns a new window and the old one still answers exactly as before.
 
-Each window is a version of a shared, append-only log (``_Log``): key → position, and
-position → key. A window is ``(capacity, log, end)``: it holds the keys at positions
-``[start, end)`` of its log. Adding to the newest version appends one entry and shares the
-log, O(1) with no copy; adding to an older version (or a key the log already holds, or to
-a log grown to twice the window) first copies this version's keys into a fresh log, O(window)
-and rare. Positions are claimed with ``dict.setdefault``, a single atomic operation, so two
-threads adding to the same version can never both append. Nothing is ever removed from a log,
-so no version ever changes what it holds.
+Each window is a version of a shared, append-only log (``_Log``): the keys in the order they
+were added (``keys``, position ``base + i``) and where each one is (``positions``). A window
+is ``(log, start, end)``: it holds the keys at positions ``[start, end)``. Adding to the
+newest version appends one entry and shares the log: O(1), no copy. Adding to an older
+version (or a key the log already holds, or to a log grown to twice the window) first copies
+this version's keys into a fresh log: O(window), and rare. A key is appended first and only
+then checked to sit at the window's own end (``list.append`` is atomic), so two threads adding
+to one version can never both extend it. Nothing is ever removed from a log or moved within
+it, so no version ever changes what it holds.
 
 Which keys are remembered is unchanged from the earlier chunked design: keys are grouped in
 chunks of ``CHUNK`` by position, and a window remembers the chunk being filled plus the
@@ -25,13 +26,17 @@ CHUNK = 64
 
 
 class _Log:
-    """Append-only: ``positions`` maps key → position, ``keys`` position → key."""
+    """Append-only: ``keys[i]`` is the key at position ``base + i``; ``positions`` the reverse."""
 
-    __slots__ = ("positions", "keys")
+    __slots__ = ("capacity", "keep", "limit", "base", "keys", "positions")
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int, base: int) -> None:
+        self.capacity = capacity
+        self.keep = max(1, -(-capacity // CHUNK))  # full chunks kept: ceil(capacity / CHUNK)
+        self.limit = 2 * (capacity + CHUNK)  # entries before a log is compacted by a copy
+        self.base = base
+        self.keys: list[str] = []
         self.positions: dict[str, int] = {}
-        self.keys: dict[int, str] = {}
 
 
 class DedupeWindow:
@@ -42,19 +47,17 @@ class DedupeWindow:
     construction: a window is a value.
     """
 
-    __slots__ = ("_capacity", "_keep", "_log", "_start", "_end")
+    __slots__ = ("_log", "_start", "_end")
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._keep = max(1, -(-capacity // CHUNK))  # full chunks kept: ceil(capacity / CHUNK)
-        self._log = _Log()
+        self._log = _Log(capacity, 0)
         self._start = 0
         self._end = 0
 
     @property
     def capacity(self) -> int:
         """How many of the latest keys are remembered at least."""
-        return self._capacity
+        return self._log.capacity
 
     def __contains__(self, key: object) -> bool:
         position = self._log.positions.get(key) if isinstance(key, str) else None
@@ -63,24 +66,33 @@ class DedupeWindow:
     def add(self, key: str) -> "DedupeWindow":
         """Return a window that also holds ``key`` (the caller checked it is not held)."""
         log, end = self._log, self._end
-        if not (key not in log.positions and len(log.keys) < 2 * (self._capacity + CHUNK)
-                and log.keys.setdefault(end, key) is key):
-            old, log = log, _Log()
-            for position in range(self._start, end):
-                log.keys[position] = kept = old.keys[position]
-                log.positions[kept] = position
-            log.keys[end] = key
+        keys = log.keys
+        if key in log.positions or len(keys) >= log.limit or log.base + len(keys) != end:
+            log = self._copy()
+            keys = log.keys
+        keys.append(key)
+        if keys[end - log.base] is not key:  # another thread extended this version first
+            log = self._copy()
+            log.keys.append(key)
         log.positions[key] = end
         end += 1
         window = _new(DedupeWindow)
-        window._capacity, window._keep, window._log, window._end = self._capacity, self._keep, log, end
+        window._log, window._end = log, end
         # The oldest chunk is forgotten when a new one is full.
-        window._start = self._start if end % CHUNK else max(0, (end // CHUNK - self._keep) * CHUNK)
+        window._start = self._start if end % CHUNK else max(0, (end // CHUNK - log.keep) * CHUNK)
         return window
+
+    def _copy(self) -> _Log:
+        """A fresh log holding exactly this window's keys."""
+        log = _Log(self._log.capacity, self._start)
+        log.keys = self.keys()
+        log.positions = {key: self._start + i for i, key in enumerate(log.keys)}
+        return log
 
     def keys(self) -> list[str]:
         """The remembered keys, oldest first."""
-        return [self._log.keys[p] for p in range(self._start, self._end)]
+        base = self._log.base
+        return self._log.keys[self._start - base:self._end - base]
 
     def __len__(self) -> int:
         return self._end - self._start
@@ -88,13 +100,13 @@ class DedupeWindow:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DedupeWindow):
             return NotImplemented
-        return self._capacity == other._capacity and self.keys() == other.keys()
+        return self.capacity == other.capacity and self.keys() == other.keys()
 
     def __hash__(self) -> int:
-        return hash((self._capacity, tuple(self.keys())))
+        return hash((self.capacity, tuple(self.keys())))
 
     def __repr__(self) -> str:
-        return f"DedupeWindow(capacity={self._capacity}, keys={len(self)})"
+        return f"DedupeWindow(capacity={self.capacity}, keys={len(self)})"
 
 
 _new = object.__new__

@@ -186,48 +186,49 @@ def on_tick(s: State, at: float, out: list[Command]) -> State:
     """Run every deadline that is due, in a fixed order; an early tick does nothing."""
     if s.phase not in RUNNING_PHASES:
         return s
-    cfg = s.config
-    if s.auth.request_deadline is not None and at >= s.auth.request_deadline:
+    deadline = s.auth.request_deadline
+    if deadline is not None and at >= deadline:
         s = s._replace(auth=s.auth._replace(request_deadline=None))
         if s.phase is Phase.RESOLVING and not s.gateway_pending:
-            s = fail(s, at, f"access token request timed out after {cfg.request_timeout_s:.0f} s", out)
+            s = fail(s, at, f"access token request timed out after {s.config.request_timeout_s:.0f} s", out)
         else:
             out.append(Log("warning", "token_refresh_failed", {"error": "timed out"}))
-            s = s._replace(auth=s.auth._replace(refresh_at=at + cfg.token_retry_s))
-    if s.gateway.request_deadline is not None and at >= s.gateway.request_deadline:
+            s = s._replace(auth=s.auth._replace(refresh_at=at + s.config.token_retry_s))
+    deadline = s.gateway.request_deadline
+    if deadline is not None and at >= deadline:
         s = s._replace(gateway=s.gateway._replace(request_deadline=None))
         if s.phase is Phase.RESOLVING and not s.token_pending:
-            s = fail(s, at, f"gateway URL request timed out after {cfg.request_timeout_s:.0f} s", out)
+            s = fail(s, at, f"gateway URL request timed out after {s.config.request_timeout_s:.0f} s", out)
     conn = s.conn
     if conn is not None and conn.deadline is not None and at >= conn.deadline:
         reason = _TIMEOUTS.get(s.phase, "timed out")
         s = fail(leave_connection(s, at, out, (CLIENT_RESUME_CLOSE, reason)), at, reason, out)
+        conn = s.conn
     if s.retry_at is not None and at >= s.retry_at and s.phase is Phase.BACKING_OFF:
         s = begin_attempt(s, at, out)
-    conn = s.conn
+        conn = s.conn
     if conn is not None and conn.identify_at is not None and at >= conn.identify_at \
             and s.phase is Phase.IDENTIFYING:
         s = try_identify(s, at, out)
-    conn = s.conn
+        conn = s.conn
     if conn is not None and conn.next_heartbeat_at is not None and at >= conn.next_heartbeat_at:
-        s = _zombie(s, at, conn, out) if _is_zombie(conn) else send_heartbeat(s, at, out)
+        if conn.heartbeat_sent_at is not None and not conn.received_since_heartbeat:
+            s = _zombie(s, at, conn, out)
+        else:
+            s = send_heartbeat(s, at, out)
     auth = s.auth
     if auth.refresh_at is not None and at >= auth.refresh_at and s.phase not in TERMINAL_PHASES:
         auth = auth._replace(refresh_at=None)
         if auth.request_deadline is None:
             out.append(FetchToken(force=False))
-            auth = auth._replace(request_deadline=at + cfg.request_timeout_s)
+            auth = auth._replace(request_deadline=at + s.config.request_timeout_s)
         s = s._replace(auth=auth)
     return s
 
 
-def _is_zombie(conn: Connection) -> bool:
-    """A heartbeat went out and nothing at all came back before the next one was due."""
-    return conn.heartbeat_sent_at is not None and not conn.received_since_heartbeat
-
-
 def _zombie(s: State, at: float, conn: Connection, out: list[Command]) -> State:
-    """No frame at all since the last heartbeat: the link is dead though TCP may not know (design.md)."""
+    """A heartbeat went out and no frame at all came back before the next was due: the link is
+    dead though TCP may not know (design.md, "Zombie")."""
     since = conn.last_received_at if conn.last_received_at is not None else conn.heartbeat_sent_at
     assert since is not None
     out.append(Log("warning", "zombie_connection", {"conn": conn.id, "silent_s": round(at - since, 3)}))

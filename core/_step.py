@@ -41,27 +41,37 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
     if at < s.now:
         s = s._replace(counters=s.counters.bump("clock_regressions"))
         at = s.now
-    conn = s.conn
-    if isinstance(inp, I.SOCKET_INPUTS):
-        if conn is None or inp.conn != conn.id or s.phase not in SOCKET_PHASES:
-            out.append(Log("debug", "stale_input", {"input": type(inp).__name__, "conn": inp.conn,
-                                                    "live_conn": s.live_conn}))
-            return s._replace(now=at, counters=s.counters.bump("stale_inputs")), tuple(out)
-    elif s.phase in TERMINAL_PHASES and not isinstance(inp, (I.Start, I.Stop, I.Tick)):
-        return s._replace(now=at, counters=s.counters.bump("inputs_ignored")), tuple(out)
-
     match inp:
-        case I.FrameReceived():
-            assert conn is not None
-            s = on_frame(s, at, conn, inp.text, out)
-        case I.Tick():
+        case I.Tick():  # the most frequent input with FrameReceived: first
             s = on_tick(s, at, out)
-        case I.DispatchSettled():
-            s = on_dispatch_settled(s, at, inp, out)
+        case I.FrameReceived() | I.SocketOpened() | I.SocketClosed() | I.ConnectFailed() | I.SendFailed():
+            # Socket inputs name their connection epoch: one the core has left is stale.
+            conn = s.conn
+            if conn is None or inp.conn != conn.id or s.phase not in SOCKET_PHASES:
+                out.append(Log("debug", "stale_input", {"input": type(inp).__name__, "conn": inp.conn,
+                                                        "live_conn": s.live_conn}))
+                return s._replace(now=at, counters=s.counters.bump("stale_inputs")), tuple(out)
+            match inp:
+                case I.FrameReceived():
+                    s = on_frame(s, at, conn, inp.text, out)
+                case I.SocketOpened():
+                    s = on_socket_opened_input(s, at, out)
+                case I.SocketClosed():
+                    s = on_socket_closed(s, at, inp, out)
+                case I.ConnectFailed():
+                    s = on_connect_failed(s, at, inp, out)
+                case I.SendFailed():
+                    s = on_send_failed(s, at, inp, out)
+                case _:
+                    assert_never(inp)
         case I.Start():
             s = on_start(s, at, out)
         case I.Stop():
             s = on_stop(s, at, out)
+        case _ if s.phase in TERMINAL_PHASES:  # FAILED and STOPPED take only Start, Stop and Tick
+            return s._replace(now=at, counters=s.counters.bump("inputs_ignored")), tuple(out)
+        case I.DispatchSettled():
+            s = on_dispatch_settled(s, at, inp, out)
         case I.TokenIssued():
             s = on_token_issued(s, at, inp, out)
         case I.TokenFailed():
@@ -70,14 +80,6 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
             s = on_gateway_resolved(s, at, inp, out)
         case I.GatewayFailed():
             s = on_gateway_failed(s, at, inp, out)
-        case I.SocketOpened():
-            s = on_socket_opened_input(s, at, out)
-        case I.SocketClosed():
-            s = on_socket_closed(s, at, inp, out)
-        case I.ConnectFailed():
-            s = on_connect_failed(s, at, inp, out)
-        case I.SendFailed():
-            s = on_send_failed(s, at, inp, out)
         case _:
             assert_never(inp)
     if s.now != at:  # the frequent handlers set ``now`` in the one copy they make

@@ -46,8 +46,9 @@ class NeverNoticesDeadLinks(CoreClient):
 
     def step(self, state: core.State, inp: core.Input) -> tuple[core.State, tuple[core.Command, ...]]:
         state, commands = super().step(state, inp)
-        if state.live_conn is not None and state.heartbeat_sent_at is not None:
-            state = state._replace(received_since_heartbeat=True)
+        conn = state.conn
+        if conn is not None and conn.heartbeat_sent_at is not None:
+            state = state._replace(conn=conn._replace(received_since_heartbeat=True))
         return state, commands
 
 
@@ -65,6 +66,8 @@ def test_soak_catches_lost_messages() -> None:
 def test_soak_catches_a_client_blind_to_dead_links() -> None:
     failing = _fails(NeverNoticesDeadLinks(core.Config(seed=1)), range(1, 16))
     assert len(failing) >= 3
+    report = run_seed(failing[0], 4.0, client=NeverNoticesDeadLinks(core.Config(seed=1)))
+    assert not any("exception" in p for p in report.problems()), report.problems()
 
 
 def test_liveness_bound_covers_the_worst_core_recovery_seen() -> None:
