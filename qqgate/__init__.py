@@ -3,9 +3,15 @@
 The installed distribution puts everything under this one namespace, so nothing generic
 (``core``, ``replay``, ``io_shell``) lands in a user's environment:
 
-- ``qqgate.core``: the pure reducer, ``step(state, input) -> (state, commands)``;
-- ``qqgate.io_shell``: the gevent + websocket-client runtime that runs it on real sockets;
-- ``qqgate.replay``: the simulated world, log replay and the chaos gateway.
+- ``qqgate.core``: the pure reducer, ``step(state, input) -> (state, commands)``, and
+  ``qqgate.core.journal``, the journal format that records its steps;
+- ``qqgate.io_shell``: the gevent + websocket-client runtime that runs it on real sockets, and
+  its journal store (``qqgate.io_shell.journal``);
+- ``qqgate.replay``: the world (``replay.world``: server model, simulator, chaos gateway), log
+  and journal replay, scenarios, and the reliability checks (``replay.checks``);
+- ``qqgate.cli``: the ``qqgate`` command line, which alone imports all of them.
+
+Dependencies point one way (README, "Layout"; ``tests/test_import_direction.py``).
 
 The embedding names are re-exported here lazily: ``import qqgate`` (and ``import
 qqgate.core``) loads neither gevent nor any socket module until one of them is used::

@@ -119,8 +119,7 @@ def test_incidents_list_and_run() -> None:
 
 def test_replay_reads_a_sqlite_journal_store(tmp_path: Path) -> None:
     from qqgate.io_shell.journal import list_sessions, open_recorder
-    from qqgate.replay._runner import run_scenario
-    from qqgate.replay._scenarios import SCENARIOS
+    from qqgate.replay import SCENARIOS, run_scenario
 
     outcome = run_scenario(SCENARIOS["half-open"], "core", seed=3, hours=0.5)
     store = tmp_path / "journal.sqlite"
