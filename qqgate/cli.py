@@ -26,13 +26,15 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TypeAlias
 
 from qqgate.io_shell._run_command import DEFAULT_JOURNAL
 from qqgate.replay import SCENARIOS
 from qqgate.replay.checks import LIVENESS_BOUND_S
 
 from . import _argtypes as types
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 GATEWAY_DESCRIPTION = """\
 Run a real QQ Bot gateway on 127.0.0.1 (HTTP and WebSocket on one port), driven by the same
@@ -79,84 +81,15 @@ EXPORT_DESCRIPTION = (
     "store cannot be read, the session does not exist or the output cannot be written.")
 
 
-# -- what each subcommand calls ---------------------------------------------------------------
+# -- each subcommand: what it calls, then its arguments -------------------------------------
 def _simulate(args: argparse.Namespace) -> int:
     from qqgate.replay._subcommands import simulate
     return simulate(args.scenario, args.client, seed=args.seed, hours=args.hours,
                     legacy_version=args.legacy_version, journal=args.journal, log=args.log, out=sys.stdout)
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
-    from qqgate.replay._subcommands import replay_file, replay_journal_data
-    target = str(args.file)
-    if looks_like_store(target):
-        try:
-            data = journal_bytes(target, args.session)
-        except JournalStoreError as exc:
-            sys.stderr.write(f"qqgate replay: {exc}\n")
-            return 2
-        return replay_journal_data(target, data, out=sys.stdout, err=sys.stderr)
-    if args.session is not None:
-        sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
-        return 2
-    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr)
-
-
-def _incidents(args: argparse.Namespace) -> int:
-    from qqgate.replay._subcommands import incidents
-    return incidents(run=args.run, seed=args.seed, hours=args.hours, out=sys.stdout)
-
-
-def _soak(args: argparse.Namespace) -> int:
-    from qqgate.replay.checks._soak_command import soak
-    return soak(first_seed=args.first_seed, seeds=args.seeds, hours=args.hours, jobs=args.jobs,
-                verbose=args.verbose, out=sys.stdout)
-
-
-def _fuzz(args: argparse.Namespace) -> int:
-    from qqgate.replay.checks._fuzz_command import fuzz
-    return fuzz(frames=args.frames, seed=args.seed, samples=args.samples, out=sys.stdout)
-
-
-def _crash_test(args: argparse.Namespace) -> int:
-    from qqgate.replay.checks._crash_command import crash_test
-    return crash_test(runs=args.runs, store=args.store, seed=args.seed, out=sys.stdout)
-
-
-def _gateway(args: argparse.Namespace) -> int:
-    from qqgate.replay._gateway_command import build_world, serve
-    world = build_world(args.scenario, message_interval_s=args.message_interval,
-                        duplicate_probability=args.duplicate_probability, session_cycle_s=args.session_cycle,
-                        heartbeat_timeout_s=args.heartbeat_timeout)
-    return serve(world, scenario=args.scenario, port=args.port, time_scale=args.time_scale,
-                 duration_s=args.duration, seed=args.seed, quiet=args.quiet)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from qqgate.io_shell._run_command import run
-    return run(sandbox=args.sandbox, api_base=args.api_base, token_url=args.token_url, insecure=args.insecure,
-               journal=args.journal, no_journal=args.no_journal, intents=args.intents,
-               duration_s=args.duration, seed=args.seed, log_level=args.log_level)
-
-
-def _export(args: argparse.Namespace) -> int:
-    from qqgate.io_shell.journal._export_command import export
-    return export(str(args.target), session=args.session, out=args.out, list_only=args.list)
-
-
-# -- the grammar ------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    """The ``qqgate`` parser: every subcommand, each with ``func`` set to what it calls."""
-    parser = argparse.ArgumentParser(
-        prog="qqgate",
-        description="qqgate: a QQ Bot gateway connection core that cannot silently die, spin or "
-                    "lose a dispatch, and the tools to replay and simulate its production incidents.",
-        epilog="Examples: qqgate replay logs_samples/death-loop.log | qqgate simulate half-open "
-               "--client core | qqgate incidents")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
+def _add_simulate(sub: Subparsers) -> None:
+    """Add ``qqgate simulate``: its arguments, and ``_simulate`` to run it."""
     p = sub.add_parser("simulate", help="run a named scenario against the core or the legacy model",
                        description="Run SCENARIO on a virtual clock against the qqgate core or the "
                                    "legacy hermes adapter model, print its log, figures, findings "
@@ -176,6 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the client's whole log (hermes format for the legacy model)")
     p.set_defaults(func=_simulate)
 
+
+def _replay(args: argparse.Namespace) -> int:
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    from qqgate.replay._subcommands import replay_file, replay_journal_data
+    target = str(args.file)
+    if looks_like_store(target):
+        try:
+            data = journal_bytes(target, args.session)
+        except JournalStoreError as exc:
+            sys.stderr.write(f"qqgate replay: {exc}\n")
+            return 2
+        return replay_journal_data(target, data, out=sys.stdout, err=sys.stderr)
+    if args.session is not None:
+        sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
+        return 2
+    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr)
+
+
+def _add_replay(sub: Subparsers) -> None:
+    """Add ``qqgate replay``: its arguments, and ``_replay`` to run it."""
     p = sub.add_parser("replay", help="replay a journal (.jsonl) or a real hermes log (.log)",
                        description="FILE.jsonl: feed the recorded inputs through the current reducer "
                                    "and check the commands are identical (exit 1 at the first "
@@ -195,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "when the log's outage needs it)")
     p.set_defaults(func=_replay)
 
+
+def _incidents(args: argparse.Namespace) -> int:
+    from qqgate.replay._subcommands import incidents
+    return incidents(run=args.run, seed=args.seed, hours=args.hours, out=sys.stdout)
+
+
+def _add_incidents(sub: Subparsers) -> None:
+    """Add ``qqgate incidents``: its arguments, and ``_incidents`` to run it."""
     p = sub.add_parser("incidents", help="list the scenarios, or run them all for both clients",
                        description="Without --run, list the scenarios. With --run, simulate each "
                                    "one for the legacy model and the core and print a table; exit 1 "
@@ -205,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override every scenario's duration (hours)")
     p.set_defaults(func=_incidents)
 
+
+def _soak(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._soak_command import soak
+    return soak(first_seed=args.first_seed, seeds=args.seeds, hours=args.hours, jobs=args.jobs,
+                verbose=args.verbose, out=sys.stdout)
+
+
+def _add_soak(sub: Subparsers) -> None:
+    """Add ``qqgate soak``: its arguments, and ``_soak`` to run it."""
     p = sub.add_parser(
         "soak", help="run the core against many random fault worlds (the swarm soak)",
         description="For each seed, draw fault rates and a fault schedule (every close-code class, op 7, "
@@ -222,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="print every seed's fault schedule and result")
     p.set_defaults(func=_soak)
 
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._fuzz_command import fuzz
+    return fuzz(frames=args.frames, seed=args.seed, samples=args.samples, out=sys.stdout)
+
+
+def _add_fuzz(sub: Subparsers) -> None:
+    """Add ``qqgate fuzz``: its arguments, and ``_fuzz`` to run it."""
     p = sub.add_parser("fuzz", help="feed random and mutated frames to the core, corrupt lines to the readers",
                        description="Feed FRAMES random or mutated frames (bad JSON, wrong types, huge payloads, "
                                    "deep nesting, binary, unknown opcodes, s going backwards, stale connections) "
@@ -235,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the sample journals and logs are (default logs_samples/)")
     p.set_defaults(func=_fuzz)
 
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from qqgate.replay.checks._crash_command import crash_test
+    return crash_test(runs=args.runs, store=args.store, seed=args.seed, out=sys.stdout)
+
+
+def _add_crash_test(sub: Subparsers) -> None:
+    """Add ``qqgate crash-test``: its arguments, and ``_crash_test`` to run it."""
     p = sub.add_parser("crash-test", help="kill journal writers with SIGKILL, then replay every journal",
                        description="Start RUNS journal writers one after another (each records a real "
                                    "simulated session into the same store), kill each with SIGKILL after a "
@@ -247,6 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=_crash_test)
 
+
+def _gateway(args: argparse.Namespace) -> int:
+    from qqgate.replay._gateway_command import build_world, serve
+    world = build_world(args.scenario, message_interval_s=args.message_interval,
+                        duplicate_probability=args.duplicate_probability, session_cycle_s=args.session_cycle,
+                        heartbeat_timeout_s=args.heartbeat_timeout)
+    return serve(world, scenario=args.scenario, port=args.port, time_scale=args.time_scale,
+                 duration_s=args.duration, seed=args.seed, quiet=args.quiet)
+
+
+def _add_gateway(sub: Subparsers) -> None:
+    """Add ``qqgate gateway``: its arguments, and ``_gateway`` to run it."""
     p = sub.add_parser(
         "gateway", help="run the chaos gateway (a real QQ gateway with scripted faults) on 127.0.0.1",
         description=GATEWAY_DESCRIPTION, epilog=GATEWAY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,6 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the listening line and the summary")
     p.set_defaults(func=_gateway)
 
+
+def _run(args: argparse.Namespace) -> int:
+    from qqgate.io_shell._run_command import run
+    return run(sandbox=args.sandbox, api_base=args.api_base, token_url=args.token_url, insecure=args.insecure,
+               journal=args.journal, no_journal=args.no_journal, intents=args.intents,
+               duration_s=args.duration, seed=args.seed, log_level=args.log_level)
+
+
+def _add_run(sub: Subparsers) -> None:
+    """Add ``qqgate run``: its arguments, and ``_run`` to run it."""
     p = sub.add_parser(
         "run", help="connect a bot to the QQ gateway and print status changes and dispatches",
         description="Connect to the QQ Bot gateway with the qqgate core (credentials from "
@@ -297,6 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="level of the log on stderr (default warning)")
     p.set_defaults(func=_run)
 
+
+def _export(args: argparse.Namespace) -> int:
+    from qqgate.io_shell.journal._export_command import export
+    return export(str(args.target), session=args.session, out=args.out, list_only=args.list)
+
+
+def _add_export(sub: Subparsers) -> None:
+    """Add ``qqgate export``: its arguments, and ``_export`` to run it."""
     p = sub.add_parser(
         "export", help="list or export the sessions of a journal store (SQLite or PostgreSQL)",
         description=EXPORT_DESCRIPTION,
@@ -311,6 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true",
                    help="list the sessions (id, steps, start time, client, seed) instead of exporting")
     p.set_defaults(func=_export)
+
+
+# -- the command line -------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``qqgate`` parser: every subcommand, each with ``func`` set to what it calls."""
+    parser = argparse.ArgumentParser(
+        prog="qqgate",
+        description="qqgate: a QQ Bot gateway connection core that cannot silently die, spin or "
+                    "lose a dispatch, and the tools to replay and simulate its production incidents.",
+        epilog="Examples: qqgate replay logs_samples/death-loop.log | qqgate simulate half-open "
+               "--client core | qqgate incidents")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in (_add_simulate, _add_replay, _add_incidents, _add_soak, _add_fuzz, _add_crash_test,
+                _add_gateway, _add_run, _add_export):  # the order of qqgate --help
+        add(sub)
     return parser
 
 
