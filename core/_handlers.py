@@ -13,7 +13,7 @@ from ._close_codes import CLIENT_RESUME_CLOSE, close_rule
 from ._commands import CloseSocket, Command, FetchToken, Log
 from ._phases import Phase, RUNNING_PHASES, TERMINAL_PHASES
 from ._policies import after_close, begin_attempt, fail, leave_connection, stop_all
-from ._receive import on_socket_opened, reject, send_heartbeat, try_identify
+from ._receive import await_hello, reject, send_heartbeat, try_identify
 from ._state import Connection, State
 
 MAX_TOKEN_LIFETIME_S = 30 * 86400.0
@@ -126,11 +126,11 @@ def on_gateway_failed(s: State, at: float, inp: I.GatewayFailed, out: list[Comma
     return fail(s, at, f"gateway URL request failed: {inp.error}", out)
 
 
-def on_socket_opened_input(s: State, at: float, out: list[Command]) -> State:
+def on_socket_opened(s: State, at: float, out: list[Command]) -> State:
     """The upgrade completed: await Hello (only while CONNECTING)."""
     if s.phase is not Phase.CONNECTING:
         return reject(s, f"SocketOpened while {s.phase.value}", out)
-    return on_socket_opened(s, at, out)
+    return await_hello(s, at, out)
 
 
 def on_socket_closed(s: State, at: float, inp: I.SocketClosed, out: list[Command]) -> State:

@@ -235,7 +235,7 @@ def _on_dispatch(s: State, at: float, conn: Connection, frame: Frame, out: list[
     return s.advance(at, conn, session, dedupe.add(key), counters.bump("dispatches_delivered"))
 
 
-def on_socket_opened(s: State, at: float, out: list[Command]) -> State:
+def await_hello(s: State, at: float, out: list[Command]) -> State:
     """SocketOpened for the live connection: wait for Hello."""
     conn = s.conn
     assert conn is not None

@@ -14,7 +14,7 @@ from . import _inputs as I
 from ._commands import Command, Log
 from ._handlers import (
     MAX_TIME_S, finite_number, on_connect_failed, on_dispatch_settled, on_gateway_failed, on_gateway_resolved,
-    on_send_failed, on_socket_closed, on_socket_opened_input, on_start, on_stop, on_tick, on_token_failed,
+    on_send_failed, on_socket_closed, on_socket_opened, on_start, on_stop, on_tick, on_token_failed,
     on_token_issued,
 )
 from ._phases import SOCKET_PHASES, TERMINAL_PHASES
@@ -55,7 +55,7 @@ def step(state: State, inp: I.Input) -> tuple[State, tuple[Command, ...]]:
                 case I.FrameReceived():
                     s = on_frame(s, at, conn, inp.text, out)
                 case I.SocketOpened():
-                    s = on_socket_opened_input(s, at, out)
+                    s = on_socket_opened(s, at, out)
                 case I.SocketClosed():
                     s = on_socket_closed(s, at, inp, out)
                 case I.ConnectFailed():
