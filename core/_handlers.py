@@ -12,7 +12,7 @@ from . import _inputs as I
 from ._close_codes import CLIENT_RESUME_CLOSE, close_rule
 from ._commands import CloseSocket, Command, FetchToken, Log
 from ._phases import Phase, RUNNING_PHASES, TERMINAL_PHASES
-from ._policies import after_close, begin_attempt, fail, leave_connection, stop_all
+from ._policies import after_close, begin_attempt, fail, give_up, leave_connection, stop_all
 from ._receive import await_hello, reject, send_heartbeat, try_identify
 from ._state import Connection, State
 
@@ -73,9 +73,15 @@ def on_token_issued(s: State, at: float, inp: I.TokenIssued, out: list[Command])
 
 
 def on_token_failed(s: State, at: float, inp: I.TokenFailed, out: list[Command]) -> State:
-    """No token: fail the attempt if waiting for it, else retry the background refresh later."""
+    """No token: fail the attempt if waiting for it, else retry the background refresh later.
+
+    A non-retryable failure (credentials refused) while waiting for the token stops the core
+    in FAILED: retrying for ever would report "gateway unreachable" for a configuration error.
+    """
     s = s._replace(auth=s.auth._replace(request_deadline=None))
     if s.phase is Phase.RESOLVING and not s.gateway_pending:
+        if inp.retryable is False:
+            return give_up(s, at, f"access token refused: {inp.error}", out)
         return fail(s, at, f"access token request failed: {inp.error}", out)
     if s.phase not in RUNNING_PHASES:
         return s
@@ -90,7 +96,9 @@ def on_gateway_resolved(s: State, at: float, inp: I.GatewayResolved, out: list[C
         out.append(Log("debug", "stale_input", {"input": "GatewayResolved"}))
         return s._replace(counters=s.counters.bump("stale_inputs"))
     if not isinstance(inp.url, str) or not inp.url.startswith(("ws://", "wss://")):
-        error = f"gateway URL is not a ws(s) URL: {str(inp.url)[:80]!r}"
+        # The URL itself is not quoted: it may carry a secret, and a quote cut short would
+        # leave part of it where no redactor can recognise it.
+        error = "gateway URL is not a ws:// or wss:// URL"
         return on_gateway_failed(s, at, I.GatewayFailed(at, error), out)
     gateway = s.gateway._replace(url=inp.url, request_deadline=None)
     limit = inp.session_start_limit
@@ -123,6 +131,8 @@ def on_gateway_failed(s: State, at: float, inp: I.GatewayFailed, out: list[Comma
     s = s._replace(gateway=s.gateway._replace(request_deadline=None))
     if s.phase is not Phase.RESOLVING:
         return s
+    if inp.retryable is False:
+        return give_up(s, at, f"gateway URL refused: {inp.error}", out)
     return fail(s, at, f"gateway URL request failed: {inp.error}", out)
 
 

@@ -52,10 +52,15 @@ class TokenIssued:
 
 @dataclass(frozen=True, slots=True)
 class TokenFailed:
-    """The access-token request failed (network, HTTP status, bad body); ``error`` is a human-readable reason."""
+    """The access-token request failed (network, HTTP status, bad body); ``error`` is a human-readable reason.
+
+    ``retryable`` False: asking again cannot help (the endpoint refused the app id or secret):
+    the core stops in FAILED with a non-retryable Fatal carrying ``error``.
+    """
 
     at: float
     error: str
+    retryable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +77,15 @@ class GatewayResolved:
 
 @dataclass(frozen=True, slots=True)
 class GatewayFailed:
-    """The gateway-URL request failed (DNS, refused, HTTP error); ``error`` is a human-readable reason."""
+    """The gateway-URL request failed (DNS, refused, HTTP error); ``error`` is a human-readable reason.
+
+    ``retryable`` False: the answer can never be used (a cleartext ``ws://`` URL the shell
+    refuses to send the token to): the core stops in FAILED with a non-retryable Fatal.
+    """
 
     at: float
     error: str
+    retryable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

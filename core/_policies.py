@@ -104,6 +104,16 @@ def fail(s: State, at: float, reason: str, out: list[Command]) -> State:
     return schedule_retry(s, at, wait, reason, out)
 
 
+def give_up(s: State, at: float, reason: str, out: list[Command]) -> State:
+    """A failure no retry can mend (credentials refused, an unusable gateway URL): stop in
+    FAILED with a non-retryable Fatal carrying ``reason``."""
+    s = s._replace(consecutive_failures=s.consecutive_failures + 1, counters=s.counters.bump("failures"))
+    out.append(Log("error", "attempt_failed", {"reason": reason, "failures": s.consecutive_failures,
+                                               "retryable": False}))
+    out.append(Fatal(reason, retryable=False))
+    return stop_all(s, at, Phase.FAILED, reason, out)
+
+
 def stop_all(s: State, at: float, phase: Phase, detail: str, out: list[Command]) -> State:
     """Enter a terminal phase: leave the connection and clear every deadline so nothing wakes the core."""
     session = s.session

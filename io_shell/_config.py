@@ -7,9 +7,11 @@ The client secret never appears in ``repr``, logs or journals.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from urllib.parse import urlsplit
 
 from qqgate import core
 from qqgate.core.journal import describe_core, journal_header
@@ -23,6 +25,29 @@ DEFAULT_TOKEN_URL = "https://bots.qq.com/app/getAppAccessToken"
 
 ENV_APP_ID = "QQ_APP_ID"
 ENV_CLIENT_SECRET = "QQ_CLIENT_SECRET"
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves the machine."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cleartext_refused(url: str, insecure: bool) -> str | None:
+    """Why ``url`` may not be used (a ``ws://``/``http://`` URL to a host off this machine while
+    ``insecure`` is False), or None. The token travels in Identify and in REST headers: in
+    cleartext, anyone on the path reads it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "http") or insecure or is_loopback(parts.hostname):
+        return None
+    return (f"refusing a cleartext {parts.scheme}:// URL to {parts.hostname or '?'}: the access token "
+            f"would travel unencrypted (allow it with --insecure / ShellConfig(insecure=True))")
 
 
 class ShellConfigError(ValueError):
@@ -61,6 +86,23 @@ class ShellConfig:
     token_url: str = DEFAULT_TOKEN_URL
     verify_tls: bool = True
     """TLS certificate verification for REST and wss://. Turn it off only explicitly (logged as a warning)."""
+    insecure: bool = False
+    """Allow cleartext ``http://`` endpoints and ``ws://`` gateway URLs to hosts off this machine.
+    Off by default: the access token travels in REST headers and in Identify, so a gateway URL
+    answered as ``ws://`` is a non-retryable Fatal. Loopback hosts (127.0.0.0/8, ::1,
+    localhost) are always allowed: that traffic never leaves the machine."""
+    max_message_bytes: int = 4 * 1024 * 1024
+    """Largest WebSocket message accepted (bytes, fragments included). A bigger one closes the
+    socket with 1009 as soon as a frame header announces it, and the core resumes. QQ's
+    dispatches are a few KiB."""
+    max_fragments: int = 1024
+    """Most frames one fragmented message may take; more closes the socket with 1009 (a message
+    that never ends)."""
+    inbox_size: int = 10_000
+    """Dispatches the host may hold unsettled (handed over, handler not yet returned); at this
+    bound the reader stops reading, so TCP pushes back on the server. Memory stays bounded
+    whatever the host does; a stall long enough ends as a zombie connection, resumed from the
+    last settled seq (nothing is lost)."""
     request_timeout_s: float = 10.0
     """HTTP timeout of one token or gateway-URL request (connect and read). Keep it under
     ``core.request_timeout_s`` so the core hears a readable error rather than its own deadline."""
@@ -84,8 +126,17 @@ class ShellConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
                 raise ShellConfigError(f"ShellConfig.{name} must be a number > 0 (seconds), got {value!r}")
-        if not isinstance(self.verify_tls, bool):
-            raise ShellConfigError(f"ShellConfig.verify_tls must be a bool, got {self.verify_tls!r}")
+        for name in ("verify_tls", "insecure"):
+            if not isinstance(getattr(self, name), bool):
+                raise ShellConfigError(f"ShellConfig.{name} must be a bool, got {getattr(self, name)!r}")
+        for name, low in (("max_message_bytes", 1024), ("max_fragments", 1), ("inbox_size", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ShellConfigError(f"ShellConfig.{name} must be an integer >= {low}, got {value!r}")
+        for name in ("api_base", "token_url"):
+            refused = cleartext_refused(getattr(self, name), self.insecure)
+            if refused is not None:
+                raise ShellConfigError(f"ShellConfig.{name}: {refused}")
         if not isinstance(self.core, core.Config):
             raise ShellConfigError("ShellConfig.core must be a core.Config")
         self.core.validate()
@@ -96,7 +147,7 @@ class ShellConfig:
     def __repr__(self) -> str:
         journal = self.journal if self.journal is None or isinstance(self.journal, str) else type(self.journal).__name__
         return (f"ShellConfig(app_id={self.app_id!r}, client_secret=<hidden>, api_base={self.api_base!r}, "
-                f"token_url={self.token_url!r}, verify_tls={self.verify_tls}, "
+                f"token_url={self.token_url!r}, verify_tls={self.verify_tls}, insecure={self.insecure}, "
                 f"request_timeout_s={self.request_timeout_s}, journal={journal!r}, core={self.core!r})")
 
     __str__ = __repr__

@@ -1,28 +1,34 @@
-"""The driver: one greenlet that owns the core state and executes its commands.
+"""The driver: owns one client's core state and executes its commands, in the runtime's hub thread.
 
 Structure (design.md, "The I/O shell")::
 
-    reader/writer greenlets (per conn) ─┐
-    REST greenlets (token, gateway URL) ─┤
-    the timer (one greenlet)            ─┼─► inbox (gevent Queue) ─► driver: core.step,
-    delivery greenlet (DispatchSettled) ─┤                            record, execute commands,
-    host calls (stop)                   ─┘                            re-arm timer, publish status
+    reader greenlet (per conn) ── FrameReceived batch ─┐
+    writer greenlet (per conn) ── SendFailed ──────────┤
+    REST greenlets ── TokenIssued, GatewayResolved ────┼─► feed: core.step, record,
+    the hub's timer heap (_hub.Scheduler) ── Tick ─────┤         execute, re-arm once per batch
+    host threads (stop, settle) ── via HubThread.call ─┘
 
-Nothing but the driver calls ``core.step``, so the core is never re-entered. Everything that
-can block (sockets, REST, the host's dispatch handler, the host's hooks) runs on another
-greenlet, so a slow handler or a stuck socket never delays a heartbeat or a zombie check.
-Times fed to the core are ``time.monotonic()`` seconds, read when the event happened.
+There is no driver greenlet and no queue between the reader and the core: ``feed`` steps the
+input at once on whatever runs in the hub thread (a reader, a timer callback, a REST
+greenlet). Executing a command never blocks or switches greenlets (sockets are written by
+the connection's writer, REST calls run on greenlets of their own, host code on the host's
+threads), so one step always finishes before anything else runs and the core is never
+re-entered: an input that a command produces (SendFailed for a closed socket) is queued and
+stepped right after. One timer per client, as a deadline in the hub's heap, re-armed once
+per batch. Times fed to the core are ``time.monotonic()`` seconds, read when the event
+happened.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import replace
 from typing import Any, Callable, assert_never
 
 import gevent  # type: ignore[import-untyped]
-import gevent.queue  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
 import orjson
 
 from qqgate import core
@@ -30,18 +36,20 @@ from qqgate.core.journal import Redactor
 
 from . import _rest
 from ._config import Recorder, ShellConfig
-from ._connection import Connection
-from ._status import GatewayStatus, snapshot
+from ._connection import Connection, Limits, cleartext_refused
+from ._host import HostSide
+from ._hub import HubThread
+from ._sync import OnceEvent, allocate_lock
 
 core_log = logging.getLogger("qqgate")
 log = logging.getLogger("qqgate.shell")
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
-_END = object()
 _MIN_REARM_S = 0.05
 """If the core ever returned the same past deadline after its Tick, re-arm no sooner than this
 (the core's invariants forbid it; the shell must not spin even if they broke)."""
+_TERMINAL = (core.Phase.STOPPED, core.Phase.FAILED)
 
 
 def monotonic() -> float:
@@ -49,180 +57,195 @@ def monotonic() -> float:
     return time.monotonic()
 
 
-class _Timer:
-    """The one timer: a greenlet that puts ``Tick(now)`` on the queue once ``deadline`` has passed."""
-
-    def __init__(self, put: Callable[[core.Input], None]) -> None:
-        self._put = put
-        self._greenlet: Any = None
-        self.deadline: float | None = None
-        self.fired: float | None = None
-        """The deadline of the last Tick the core has processed (set by ``tick_processed``)."""
-        self._queued: float | None = None
-
-    def arm(self, deadline: float | None) -> None:
-        """Fire at ``deadline`` (monotonic seconds); None cancels. Re-arming an armed deadline is a no-op."""
-        if deadline is not None and deadline == self.deadline and self._greenlet is not None \
-                and not self._greenlet.dead:
-            return
-        self.cancel()
-        if deadline is None:
-            return
-        wait_until = deadline
-        if self._queued is not None and deadline <= self._queued:
-            # Its Tick is already queued behind the input just stepped: that Tick will serve it.
-            self.deadline = deadline
-            return
-        if self.fired is not None and deadline <= self.fired:
-            log.warning("core deadline %.3f did not advance after its Tick; re-arming in %.2f s",
-                        deadline, _MIN_REARM_S)
-            wait_until = monotonic() + _MIN_REARM_S
-        self.deadline = deadline
-        self._greenlet = gevent.spawn(self._wait, deadline, wait_until)
-
-    def cancel(self) -> None:
-        if self._greenlet is not None and not self._greenlet.dead:
-            self._greenlet.kill(block=False)
-        self._greenlet = None
-        self.deadline = None
-
-    def _wait(self, deadline: float, wait_until: float) -> None:
-        while True:
-            delay = wait_until - monotonic()
-            if delay <= 0:
-                break
-            gevent.sleep(delay)
-        self._queued = deadline
-        self._put(core.Tick(monotonic()))
-
-    def tick_processed(self) -> None:
-        """The driver stepped the queued Tick: from now on a deadline that does not advance is a fault."""
-        if self._queued is not None:
-            self.fired = self._queued
-            self._queued = None
-
-
 class Driver:
-    """Runs one gateway connection: call ``start()`` once, then ``put(core.Stop(...))`` to end it.
+    """Runs one client's gateway connection in ``hub``; ``start()`` once, then ``stop_soon()``.
 
-    Hooks run on their own greenlet in order (``on_status(StatusChanged)``,
-    ``on_fatal(Fatal)``); ``on_dispatch(Dispatch)`` runs on the delivery greenlet, one
-    dispatch at a time, and each return (or exception: logged, counted) becomes
-    ``DispatchSettled(seq, session_epoch)``. ``publish(GatewayStatus)`` is called after every step.
+    Hub-thread only, except the methods marked thread-safe (``start``, ``stop_soon``,
+    ``settle``). The driver ends after STOPPED or FAILED (a Stop, a non-retryable Fatal, or a
+    crash of its own): sockets are closed (bounded by ``close_timeout_s + 1`` s), the host
+    side is closed, ``running`` turns False and ``ended`` is set.
     """
 
-    def __init__(self, config: ShellConfig, *, recorder: Recorder | None,
-                 on_dispatch: Callable[[core.Dispatch], None],
-                 on_status: Callable[[core.StatusChanged], None] | None,
-                 on_fatal: Callable[[core.Fatal], None] | None,
-                 publish: Callable[[GatewayStatus], None]) -> None:
+    def __init__(self, config: ShellConfig, hub: HubThread, host: HostSide, *,
+                 recorder: Recorder | None, redactor: Redactor) -> None:
         self.config = config
+        self.hub = hub
+        self.host = host
         self.state = core.initial_state(config.core)
         self._recorder = recorder
-        self._on_dispatch = on_dispatch
-        self._on_status = on_status
-        self._on_fatal = on_fatal
-        self._publish_to = publish
-        self._inbox: Any = gevent.queue.Queue()
-        self._deliveries: Any = gevent.queue.Queue()
-        self._hooks: Any = gevent.queue.Queue()
-        self._timer = _Timer(self.put)
+        self.redactor = redactor
+        self._pending: deque[core.Input] = deque()
+        self._stepping = False
         self.connections: dict[int, Connection] = {}
         self._rest: set[Any] = set()
-        self._redactor = Redactor(config.secrets)
-        self._last_ready_at: float | None = None
-        self._detail = "not started"
-        self._last_fatal: str | None = None
+        self.timer_slot: float | None = None
+        self._tick_at: float | None = None
+        self.last_ready_at: float | None = None
+        self.detail = "not started"
+        self.last_fatal: str | None = None
         self.counters = {"inputs": 0, "dispatches_settled": 0, "handler_errors": 0,
-                         "journal_errors": 0, "hook_errors": 0}
-        self.greenlet: Any = None
-        self._delivery: Any = None
-        self._hook_runner: Any = None
+                         "journal_errors": 0, "hook_errors": 0, "reader_pauses": 0}
         self.running = False
+        self.ended = OnceEvent()
+        self._ending = False
+        self._limits = Limits(config.max_message_bytes, config.max_fragments, config.inbox_size)
+        self._copy_data = recorder is not None
+        # Settles from host threads, coalesced (thread-safe part).
+        self._settle_lock = allocate_lock()
+        self._settles: list[tuple[int, int]] = []
+        self._settle_wake = False
+        self._delivered = 0
+        self._settled = 0
+        self._room: Any = None
 
-    # -- public ----------------------------------------------------------------------------
-    def put(self, inp: core.Input) -> None:
-        """Queue one input for the driver; never blocks."""
-        self._inbox.put(inp)
-
+    # -- thread-safe entry points -------------------------------------------------------------
     def start(self) -> None:
-        """Spawn the driver, delivery and hook greenlets and feed ``Start``."""
+        """Feed ``Start`` in the hub thread (from any thread)."""
         self.running = True
-        self._delivery = gevent.spawn(self._delivery_loop)
-        self._hook_runner = gevent.spawn(self._hook_loop)
-        self.put(core.Start(monotonic()))
-        self.greenlet = gevent.spawn(self._run)
-        self._publish()
+        self.detail = "starting"
+        self.hub.call(self._start_here, monotonic())
 
-    def in_worker(self) -> bool:
-        """True when called from the delivery or hook greenlet (a handler calling ``stop()``)."""
-        current = gevent.getcurrent()
-        return current is self._delivery or current is self._hook_runner
+    def stop_soon(self) -> None:
+        """Feed ``Stop`` in the hub thread (from any thread); ``ended`` tells when it is done."""
+        self.hub.call(self.feed, core.Stop(monotonic()))
 
-    # -- the loop --------------------------------------------------------------------------
-    def _run(self) -> None:
+    def settle(self, dispatch: core.Dispatch) -> None:
+        """The host finished with ``dispatch`` (from any thread): becomes ``DispatchSettled``,
+        coalesced with the other settles of the same batch (only the latest seq of a session
+        epoch is stepped: settling is "up to seq")."""
+        entry = (dispatch.seq, dispatch.session_epoch)
+        with self._settle_lock:
+            self._settled += 1
+            settles = self._settles
+            if settles and settles[-1][1] == entry[1]:
+                settles[-1] = entry
+            else:
+                settles.append(entry)
+            if self._settle_wake:
+                return
+            self._settle_wake = True
         try:
-            while True:
-                inp = self._inbox.get()
-                self._step(inp)
-                if isinstance(inp, core.Stop):
-                    break
-        except gevent.GreenletExit:
-            raise
+            self.hub.call(self._flush_settles)
+        except RuntimeError:  # the hub has stopped: nothing to settle any more
+            pass
+
+    def backlog(self) -> int:
+        """Dispatches handed to the host and not yet settled."""
+        return self._delivered - self._settled
+
+    # -- the hub side -------------------------------------------------------------------------
+    def _start_here(self, at: float) -> None:
+        self._room = gevent.event.Event()
+        self.feed(core.Start(at))
+
+    def _flush_settles(self) -> None:
+        with self._settle_lock:
+            settles, self._settles = self._settles, []
+            self._settle_wake = False
+        if self._ending:
+            return
+        now = monotonic()
+        self.counters["dispatches_settled"] = self._settled
+        self._pending.extend(core.DispatchSettled(now, seq, epoch) for seq, epoch in settles)
+        if not self._stepping:
+            self._drain()
+        room = self._room
+        if room is not None and self.backlog() < self.config.inbox_size:
+            room.set()
+
+    def on_timer(self, now: float) -> None:
+        """The hub's scheduler: this driver's deadline slot has come."""
+        self._tick_at = now
+        self.feed(core.Tick(now))
+
+    def feed(self, inp: core.Input) -> None:
+        """Step ``inp`` now (or right after the step in progress). Hub thread only."""
+        if self._ending and not isinstance(inp, core.Stop):
+            return
+        self._pending.append(inp)
+        if not self._stepping:
+            self._drain()
+
+    def feed_many(self, inputs: list[core.Input]) -> None:
+        """Step ``inputs`` in order, as one batch (one timer re-arm, one hand-over to the host)."""
+        if self._ending:
+            return
+        self._pending.extend(inputs)
+        if not self._stepping:
+            self._drain()
+
+    def _drain(self) -> None:
+        self._stepping = True
+        pending = self._pending
+        try:
+            while pending:
+                self._step(pending.popleft())
         except BaseException as exc:  # noqa: BLE001 - the driver must never die silently
-            log.exception("driver crashed")
-            reason = f"internal error in the gateway driver: {type(exc).__name__}: {exc}"
-            self._last_fatal = reason
-            self._hooks.put(core.Fatal(reason, retryable=False))
+            pending.clear()
+            self._crashed(exc)
         finally:
-            self.running = False
-            self._shutdown()
-            self._publish()
+            self._stepping = False
+        self.host.wake()
+        if self._ending:
+            return
+        phase = self.state.phase
+        if phase is core.Phase.STOPPED or phase is core.Phase.FAILED:
+            self._end()
+            return
+        deadline = core.next_deadline(self.state)
+        tick_at, self._tick_at = self._tick_at, None
+        if deadline is not None and tick_at is not None and deadline <= tick_at:
+            log.warning("core deadline %.3f did not advance after its Tick; re-arming in %.2f s",
+                        deadline, _MIN_REARM_S)
+            deadline = monotonic() + _MIN_REARM_S
+        self.hub.scheduler.arm(self, deadline)
 
     def _step(self, inp: core.Input) -> None:
+        old_live = self.state.live_conn
         self.state, commands = core.step(self.state, inp)
         self.counters["inputs"] += 1
-        self._redactor.see_input(inp)
-        self._record(inp, commands)
+        if type(inp) is core.TokenIssued:
+            self.redactor.see_input(inp)
+        if self._recorder is not None:
+            self._record(inp, commands)
         for command in commands:
             try:
                 self._execute(command)
             except Exception:  # noqa: BLE001 - one failed command must not stop the others
                 log.exception("executing %s failed", type(command).__name__)
-        self._sweep()
-        if isinstance(inp, core.Tick):
-            self._timer.tick_processed()
-        self._timer.arm(core.next_deadline(self.state))
-        self._publish()
+        if self.state.live_conn != old_live:
+            self._sweep()
 
     def _record(self, inp: core.Input, commands: tuple[core.Command, ...]) -> None:
-        if self._recorder is None:
-            return
+        assert self._recorder is not None
         try:
             self._recorder.record(inp, commands)
-        except Exception:  # noqa: BLE001 - a broken journal must not stop the gateway
+        except Exception as exc:  # noqa: BLE001 - a broken journal must not stop the gateway
             self.counters["journal_errors"] += 1
             if self.counters["journal_errors"] == 1:
-                log.exception("journal: recording a step failed (further failures are only counted)")
+                log.error("journal: recording a step failed (further failures are only counted): %s",
+                          self.redactor.text(f"{type(exc).__name__}: {exc}"))
 
-    def _publish(self) -> None:
-        self._publish_to(snapshot(self.state, running=self.running, last_ready_at=self._last_ready_at,
-                                  detail=self._detail, last_fatal=self._last_fatal,
-                                  updated_at=monotonic(), shell_counters=self.counters))
-
-    # -- commands --------------------------------------------------------------------------
+    # -- commands -------------------------------------------------------------------------------
     def _execute(self, command: core.Command) -> None:
         match command:
+            case core.Deliver():
+                dispatch = command.dispatch
+                if self._copy_data:
+                    # The recorded Deliver holds the original ``d``, which the journal encodes
+                    # later: the host gets its own, so a handler that mutates its dispatch cannot
+                    # rewrite history. Without a journal nothing else holds it: no copy.
+                    dispatch = replace(dispatch, data=orjson.loads(orjson.dumps(dispatch.data)))
+                self._delivered += 1
+                self.host.put_dispatch(dispatch)
             case core.SendFrame():
                 connection = self.connections.get(command.conn)
                 if connection is None or connection.closing:
-                    self.put(core.SendFailed(monotonic(), command.conn, "connection already closed"))
+                    self._pending.append(core.SendFailed(monotonic(), command.conn, "connection already closed"))
                 else:
                     connection.send(command.text)
             case core.Log():
                 self._log(command)
-            case core.Deliver():
-                self._deliveries.put(command.dispatch)
             case core.OpenSocket():
                 self._open(command)
             case core.CloseSocket():
@@ -234,15 +257,25 @@ class Driver:
             case core.ResolveGateway():
                 self._spawn_rest(self._resolve_gateway, command.token)
             case core.StatusChanged():
-                self._detail = command.detail
-                if command.phase is core.Phase.READY:
-                    self._last_ready_at = self.state.now
-                self._hooks.put(command)
+                change: core.StatusChanged = self._scrubbed(command)
+                self.detail = change.detail
+                if change.phase is core.Phase.READY:
+                    self.last_ready_at = self.state.now
+                self.host.put_event(change)
             case core.Fatal():
-                self._last_fatal = command.reason
-                self._hooks.put(command)
+                fatal: core.Fatal = self._scrubbed(command)
+                self.last_fatal = fatal.reason
+                (log.error if not fatal.retryable else log.warning)("fatal: %s", fatal.reason)
+                self.host.put_event(fatal)
             case _:
                 assert_never(command)
+
+    def _scrubbed(self, event: Any) -> Any:
+        """``event`` with secrets removed from its text (a detail can quote an error message)."""
+        name = "detail" if isinstance(event, core.StatusChanged) else "reason"
+        text = getattr(event, name)
+        clean = self.redactor.text(text)
+        return event if clean == text else replace(event, **{name: clean})
 
     def _open(self, command: core.OpenSocket) -> None:
         old = self.connections.pop(command.conn, None)
@@ -250,9 +283,10 @@ class Driver:
             old.kill()
         cfg = self.config
         self.connections[command.conn] = Connection(
-            command.conn, command.url, self.put, connect_timeout_s=cfg.core.connect_timeout_s,
+            command.conn, command.url, self.feed, self.feed_many, connect_timeout_s=cfg.core.connect_timeout_s,
             send_timeout_s=cfg.send_timeout_s, close_timeout_s=cfg.close_timeout_s,
-            verify_tls=cfg.verify_tls, on_done=self._connection_done)
+            verify_tls=cfg.verify_tls, limits=self._limits, backlog=self.backlog, room=self._room,
+            scrub=self.redactor.text, on_done=self._connection_done)
 
     def _connection_done(self, connection: Connection) -> None:
         if self.connections.get(connection.conn) is connection:
@@ -260,8 +294,9 @@ class Driver:
 
     def _sweep(self) -> None:
         """Close any socket the core no longer names (it always closes them itself; a safety net)."""
+        live = self.state.live_conn
         for conn, connection in list(self.connections.items()):
-            if conn != self.state.live_conn and not connection.closing:
+            if conn != live and not connection.closing:
                 log.warning("connection %s left open by the core; closing it", conn)
                 connection.close(core.CLIENT_RESUME_CLOSE, "connection abandoned")
 
@@ -269,12 +304,12 @@ class Driver:
         level = _LEVELS.get(command.level, logging.WARNING)
         if not core_log.isEnabledFor(level):
             return
-        fields = self._redactor.redact(dict(command.fields))
+        fields = self.redactor.redact(dict(command.fields))
         text = " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in fields.items())
         core_log.log(level, "%s %s", command.event, text,
                      extra={"qqgate_event": command.event, "qqgate_fields": fields})
 
-    # -- REST --------------------------------------------------------------------------------
+    # -- REST -------------------------------------------------------------------------------------
     def _spawn_rest(self, fn: Callable[..., None], *args: Any) -> None:
         greenlet = gevent.spawn(fn, *args)
         self._rest.add(greenlet)
@@ -282,99 +317,78 @@ class Driver:
 
     def _fetch_token(self) -> None:
         try:
-            token, expires_in_s = _rest.fetch_token(self.config)
+            token, expires_in_s = _rest.fetch_token(self.config, self.redactor)
         except gevent.GreenletExit:
             raise
+        except _rest.CredentialsRejected as exc:
+            self.feed(core.TokenFailed(monotonic(), str(exc), retryable=False))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes TokenFailed
-            self.put(core.TokenFailed(monotonic(), self._error_text(exc)))
+            self.feed(core.TokenFailed(monotonic(), self._error_text(exc)))
         else:
-            self.put(core.TokenIssued(monotonic(), token, expires_in_s))
+            self.feed(core.TokenIssued(monotonic(), token, expires_in_s))
 
     def _resolve_gateway(self, token: str) -> None:
         try:
-            url, limit = _rest.resolve_gateway(self.config, token)
+            url, limit = _rest.resolve_gateway(self.config, token, self.redactor)
         except gevent.GreenletExit:
             raise
         except BaseException as exc:  # noqa: BLE001 - every failure becomes GatewayFailed
-            self.put(core.GatewayFailed(monotonic(), self._error_text(exc)))
+            self.feed(core.GatewayFailed(monotonic(), self._error_text(exc)))
+            return
+        refused = cleartext_refused(url, self.config.insecure)
+        if refused is not None:
+            self.feed(core.GatewayFailed(monotonic(), refused, retryable=False))
         else:
-            self.put(core.GatewayResolved(monotonic(), url, limit))
+            self.feed(core.GatewayResolved(monotonic(), url, limit))
 
     def _error_text(self, exc: BaseException) -> str:
         if isinstance(exc, _rest.RestError):
             return str(exc)
-        text = f"unexpected {type(exc).__name__}: {exc}"
-        redacted: str = self._redactor.redact(text)
-        return redacted
+        return self.redactor.text(f"unexpected {type(exc).__name__}: {exc}")[:300]
 
-    # -- the host's code -------------------------------------------------------------------
-    def _delivery_loop(self) -> None:
-        while True:
-            dispatch = self._deliveries.get()
-            if dispatch is _END:
-                return
-            try:
-                # The host gets its own copy of ``d``: the recorded Deliver command holds the
-                # original, which a journal may encode later; a handler that mutates its
-                # dispatch must not rewrite history (or break the replay).
-                self._on_dispatch(replace(dispatch, data=orjson.loads(orjson.dumps(dispatch.data))))
-            except gevent.GreenletExit:
-                raise
-            except Exception:  # noqa: BLE001 - the handler's bug is logged, counted and settled
-                self.counters["handler_errors"] += 1
-                log.exception("dispatch handler raised for s=%s t=%s (settled anyway)",
-                              dispatch.seq, dispatch.event_type)
-            self.counters["dispatches_settled"] += 1
-            self.put(core.DispatchSettled(monotonic(), dispatch.seq, dispatch.session_epoch))
+    # -- the end ------------------------------------------------------------------------------------
+    def _crashed(self, exc: BaseException) -> None:
+        log.error("gateway driver crashed: %s", self.redactor.text(f"{type(exc).__name__}: {exc}"),
+                  exc_info=(type(exc), exc, exc.__traceback__))
+        reason = self.redactor.text(f"internal error in the gateway driver: {type(exc).__name__}: {exc}")
+        self.last_fatal = reason
+        self.host.put_event(core.Fatal(reason, retryable=False))
+        self._end()
 
-    def _hook_loop(self) -> None:
-        while True:
-            item = self._hooks.get()
-            if item is _END:
-                return
-            try:
-                match item:
-                    case core.StatusChanged():
-                        if self._on_status is not None:
-                            self._on_status(item)
-                    case core.Fatal():
-                        (log.error if not item.retryable else log.warning)("fatal: %s", item.reason)
-                        if self._on_fatal is not None:
-                            self._on_fatal(item)
-            except gevent.GreenletExit:
-                raise
-            except Exception:  # noqa: BLE001
-                self.counters["hook_errors"] += 1
-                log.exception("%s hook raised", type(item).__name__)
-
-    # -- the end -----------------------------------------------------------------------------
-    def _shutdown(self) -> None:
-        """After Stop (or a crash): let close handshakes finish, then end every greenlet.
-
-        Bounded by ``close_timeout_s + 1`` seconds in all: sockets still open after the close
-        handshake are dropped, queued deliveries are dropped (unsettled, so a later resume of
-        the session would replay them), and a handler still running at the end is killed.
-        """
-        self._timer.cancel()
+    def _end(self) -> None:
+        """STOPPED, FAILED or crashed: no more steps; close sockets (bounded), then tell everyone."""
+        if self._ending:
+            return
+        self._ending = True
+        self.running = False
+        self.hub.scheduler.arm(self, None)
         for greenlet in list(self._rest):
             greenlet.kill(block=False)
-        grace = self.config.close_timeout_s
-        end_by = monotonic() + grace + 1.0  # the whole shutdown, so stop()'s default 5 s suffices
-        for connection in list(self.connections.values()):
-            if not connection.closing:
-                connection.close(1000, "client stopping")
-        while self.connections and monotonic() < end_by - 0.5:
-            gevent.sleep(0.01)
-        for connection in list(self.connections.values()):
-            connection.kill()
-        # Deliveries not yet started are dropped (unsettled: a resume would replay them);
-        # the one in progress may finish within the grace.
-        while not self._deliveries.empty():
-            self._deliveries.get_nowait()
-        for worker, queue in ((self._delivery, self._deliveries), (self._hook_runner, self._hooks)):
-            queue.put(_END)
-            if worker is not None and worker is not gevent.getcurrent():
-                worker.join(timeout=max(0.1, end_by - monotonic()))
-                if not worker.dead:
-                    log.warning("a host handler did not return within %.1f s of stop; killing it", grace + 1.0)
-                    worker.kill(block=False)
+        if self._room is not None:
+            self._room.set()
+        gevent.spawn(self._shutdown)
+
+    def _shutdown(self) -> None:
+        """Let close handshakes finish (``close_timeout_s``), drop what is left, close the host side.
+
+        Bounded by ``close_timeout_s + 1`` seconds in all. Dispatches the host has not started
+        are dropped (unsettled, so a later resume of the session would replay them).
+        """
+        try:
+            grace = self.config.close_timeout_s
+            end_by = monotonic() + grace + 1.0
+            for connection in list(self.connections.values()):
+                if not connection.closing:
+                    connection.close(1000, "client stopping")
+            while self.connections and monotonic() < end_by - 0.5:
+                gevent.sleep(0.01)
+            for connection in list(self.connections.values()):
+                connection.kill()
+        finally:
+            try:
+                self.host.close()
+            finally:
+                self.ended.set()
+
+
+__all__ = ["Driver", "monotonic"]

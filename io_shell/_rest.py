@@ -6,7 +6,10 @@ otherwise it runs in gevent's threadpool, so an embedding host that did not patc
 has its hub blocked by a DNS lookup or a slow TLS handshake.
 
 Errors are ``RestError`` with a short, readable message that never contains the client
-secret or an access token (protocol.md, "REST facts"; design.md, "The journal").
+secret or an access token (protocol.md, "REST facts"; design.md, "The journal"): every text
+taken from an answer is scrubbed by the client's one ``Redactor`` *before* it is shortened
+(a secret cut at the snippet's end would no longer be recognised). Credentials the token
+endpoint refuses are ``CredentialsRejected``: retrying cannot help, the client stops.
 """
 
 from __future__ import annotations
@@ -27,6 +30,16 @@ _BODY_SNIPPET = 200
 
 class RestError(Exception):
     """A REST call failed: network, TLS, timeout, HTTP status or an unusable body."""
+
+
+class CredentialsRejected(RestError):
+    """The token endpoint refused the app id or client secret (HTTP 401/403, or an answer with a
+    ``code`` of ``CREDENTIAL_CODES``); the message carries the API's own words."""
+
+
+CREDENTIAL_CODES = frozenset({100016})
+"""``getAppAccessToken`` answer codes that mean the app id or secret is wrong: the real API
+answers ``{"code": 100016, "message": "invalid appid or secret"}`` (HTTP 200 or 401)."""
 
 
 def _describe_exception(exc: BaseException, timeout_s: float) -> str:
@@ -56,56 +69,94 @@ def _describe_exception(exc: BaseException, timeout_s: float) -> str:
     return f"{kind}: {text[:300]}"
 
 
-def _redactor(*secrets: str) -> Redactor:
-    """Replaces each of ``secrets`` (the client secret, a token) with ``«redacted»`` in a message."""
-    return Redactor((secret, "redacted") for secret in secrets)
+class _Scrub:
+    """The client's redactor plus any extra secrets of this call (a token not yet stepped)."""
+
+    def __init__(self, redactor: Redactor | None, config: ShellConfig, *extra: str) -> None:
+        self._redactor = redactor if redactor is not None else Redactor(config.secrets)
+        self._extra = [secret for secret in extra if secret]
+        if config.client_secret not in self._extra:
+            self._extra.append(config.client_secret)
+
+    def add(self, secret: str) -> None:
+        if secret and secret not in self._extra:
+            self._extra.append(secret)
+
+    def __call__(self, text: str, limit: int | None = None) -> str:
+        """``text`` scrubbed, then cut to ``limit`` characters (whitespace runs folded)."""
+        text = self._redactor.text(text)
+        for secret in self._extra:
+            text = text.replace(secret, "«redacted»")
+        if limit is not None:
+            text = " ".join(text.split())[:limit]
+        return text
 
 
-def _request(config: ShellConfig, method: str, url: str, redactor: Redactor, **kwargs: Any) -> Any:
-    """One HTTP request; the decoded JSON body of a 2xx answer, else RestError (redacted)."""
+def _request(config: ShellConfig, method: str, url: str, scrub: _Scrub, **kwargs: Any) -> tuple[int, Any, str]:
+    """One HTTP request: (status, decoded JSON or None, scrubbed body snippet).
+
+    A non-JSON 2xx answer and transport failures raise RestError (scrubbed).
+    """
     try:
         response = run_cooperatively(
             lambda: requests.request(method, url, timeout=config.request_timeout_s,
                                      verify=config.verify_tls, allow_redirects=False, **kwargs))
     except requests.exceptions.RequestException as exc:
         reason = _describe_exception(exc, config.request_timeout_s)
-        raise RestError(redactor.redact(f"{method} {url}: {reason}")) from None
-    body_text = response.text
-    if not 200 <= response.status_code < 300:
-        snippet = " ".join(body_text.split())[:_BODY_SNIPPET]
-        raise RestError(redactor.redact(f"{method} {url}: HTTP {response.status_code}"
-                                        + (f": {snippet}" if snippet else "")))
+        raise RestError(scrub(f"{method} {url}: {reason}", 400)) from None
+    snippet = scrub(response.text, _BODY_SNIPPET)
     try:
-        return response.json()
+        body = response.json()
     except ValueError:
-        snippet = " ".join(body_text.split())[:_BODY_SNIPPET]
-        raise RestError(redactor.redact(f"{method} {url}: answer is not JSON: {snippet!r}")) from None
+        body = None
+    status = int(response.status_code)
+    if 200 <= status < 300 and body is None:
+        raise RestError(scrub(f"{method} {url}: answer is not JSON: {snippet!r}"))
+    return status, body, snippet
 
 
-def fetch_token(config: ShellConfig) -> tuple[str, float]:
+def _api_words(body: Any, scrub: _Scrub) -> str:
+    """``code=..., message=...`` of an error answer, scrubbed, or ""."""
+    if not isinstance(body, dict):
+        return ""
+    return scrub(", ".join(f"{k}={body[k]!r}" for k in ("code", "message") if k in body), _BODY_SNIPPET)
+
+
+def fetch_token(config: ShellConfig, redactor: Redactor | None = None) -> tuple[str, float]:
     """``POST token_url`` with ``{"appId", "clientSecret"}``; return (access_token, expires_in_s).
 
     The API sends ``expires_in`` as a string of seconds ("7200"); it is converted here.
-    Raises RestError on any failure, including an answer without a usable token (the API
-    reports bad credentials as ``{"code": ..., "message": ...}``).
+    ``redactor`` is the client's (None: one for ``config.secrets``). Raises
+    CredentialsRejected when the endpoint refuses the app id or secret (HTTP 401/403, or
+    ``code`` 100016), RestError on any other failure, including an answer without a usable
+    token. No message carries the secret, the token, or any part of either.
     """
-    redactor = _redactor(config.client_secret)
-    body = _request(config, "POST", config.token_url, redactor,
-                    json={"appId": config.app_id, "clientSecret": config.client_secret})
+    scrub = _Scrub(redactor, config)
+    url = config.token_url
+    status, body, snippet = _request(config, "POST", url, scrub,
+                                     json={"appId": config.app_id, "clientSecret": config.client_secret})
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if isinstance(token, str):
+        scrub.add(token)
+    code = body.get("code") if isinstance(body, dict) else None
+    words = _api_words(body, scrub) or snippet
+    if status in (401, 403) or (code in CREDENTIAL_CODES and not (isinstance(token, str) and token)):
+        raise CredentialsRejected(scrub(f"POST {url}: credentials rejected: HTTP {status}"
+                                        + (f": {words}" if words else "")))
+    if not 200 <= status < 300:
+        raise RestError(scrub(f"POST {url}: HTTP {status}" + (f": {words}" if words else "")))
     if not isinstance(body, dict):
-        raise RestError(f"POST {config.token_url}: answer is not a JSON object")
-    token = body.get("access_token")
+        raise RestError(f"POST {url}: answer is not a JSON object")
     if not isinstance(token, str) or not token:
-        detail = ", ".join(f"{k}={body[k]!r}" for k in ("code", "message") if k in body)
-        raise RestError(redactor.redact(f"POST {config.token_url}: no access_token in the answer"
-                                        + (f" ({detail})" if detail else "")))
+        raise RestError(scrub(f"POST {url}: no access_token in the answer" + (f" ({words})" if words else "")))
     raw = body.get("expires_in")
     try:
         expires_in_s = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise RestError(f"POST {config.token_url}: expires_in is not a number of seconds: {raw!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise RestError(scrub(f"POST {url}: expires_in is not a number of seconds: {str(raw)!r}",
+                              _BODY_SNIPPET)) from None
     if not expires_in_s > 0:
-        raise RestError(f"POST {config.token_url}: expires_in must be > 0, got {raw!r}")
+        raise RestError(scrub(f"POST {url}: expires_in must be > 0, got {str(raw)!r}", _BODY_SNIPPET))
     return token, expires_in_s
 
 
@@ -124,20 +175,21 @@ def _session_start_limit(value: Any) -> core.SessionStartLimit | None:
     return core.SessionStartLimit(**fields)
 
 
-def resolve_gateway(config: ShellConfig, token: str) -> tuple[str, core.SessionStartLimit | None]:
+def resolve_gateway(config: ShellConfig, token: str,
+                    redactor: Redactor | None = None) -> tuple[str, core.SessionStartLimit | None]:
     """``GET {api_base}/gateway/bot`` with ``Authorization: QQBot <token>`` and ``X-Union-Appid``.
 
-    Returns (WebSocket URL, session_start_limit or None). Raises RestError on any failure.
-    The URL is not checked here: the core rejects a non-ws(s) URL itself.
+    Returns (WebSocket URL, session_start_limit or None). Raises RestError on any failure
+    (scrubbed of the secret and the token). The URL's scheme is checked by the caller
+    (cleartext) and by the core (ws/wss only).
     """
     url = config.api_base.rstrip("/") + "/gateway/bot"
-    redactor = _redactor(config.client_secret, token)
-    body = _request(config, "GET", url, redactor,
-                    headers={"Authorization": f"QQBot {token}", "X-Union-Appid": config.app_id})
+    scrub = _Scrub(redactor, config, token)
+    status, body, snippet = _request(config, "GET", url, scrub,
+                                     headers={"Authorization": f"QQBot {token}", "X-Union-Appid": config.app_id})
+    words = _api_words(body, scrub) or snippet
+    if not 200 <= status < 300:
+        raise RestError(scrub(f"GET {url}: HTTP {status}" + (f": {words}" if words else "")))
     if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"]:
-        detail = ""
-        if isinstance(body, dict):
-            detail = ", ".join(f"{k}={body[k]!r}" for k in ("code", "message") if k in body)
-        raise RestError(redactor.redact(f"GET {url}: no url in the answer"
-                                        + (f" ({detail})" if detail else "")))
+        raise RestError(scrub(f"GET {url}: no url in the answer" + (f" ({words})" if words else "")))
     return body["url"], _session_start_limit(body.get("session_start_limit"))

@@ -1,8 +1,8 @@
-"""GatewayStatus: the snapshot a GatewayClient publishes after every step.
+"""GatewayStatus: a snapshot of one client, built when it is read.
 
-The driver greenlet builds a new frozen value after each input and swaps one reference;
-``GatewayClient.status()`` just reads that reference, so it never blocks, never yields to
-the gevent hub and is safe to call from any greenlet (or, as a read, from another thread).
+``GatewayClient.status()`` builds it from the driver's latest state (an immutable value the
+runtime thread swaps after every step) and the shell's counters: nothing is built per step,
+reading never blocks or waits for the runtime thread, and it is safe from any thread.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class GatewayStatus:
     """The reason given with the last phase change."""
     last_fatal: str | None
     updated_at: float
+    """When this snapshot was built (``time.monotonic()`` seconds)."""
     counters: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def as_dict(self) -> dict[str, Any]:

@@ -10,8 +10,8 @@ work with plain values; no code below it sees an ``argparse.Namespace``:
     run                            qqgate.io_shell (_run_command: a live bot)
     export                         qqgate.io_shell.journal (_export_command)
 
-Parts are imported when their subcommand runs, so ``qqgate run`` monkey-patches with gevent
-before the shell is imported. ``qqgate replay STORE`` is the one place a journal store is read
+Parts are imported when their subcommand runs, so a subcommand loads only what it uses (``qqgate
+run`` needs no monkey-patching: the runtime has a thread of its own). ``qqgate replay STORE`` is the one place a journal store is read
 for replay: here, and its bytes are handed to replay.
 
 Exit status: 0 when the run met its expectations, 1 when it did not (a core failure, an
@@ -291,7 +291,9 @@ def _add_run(sub: Subparsers) -> None:
     p.add_argument("--token-url", metavar="URL", default=None,
                    help="access-token URL (default https://bots.qq.com/app/getAppAccessToken)")
     p.add_argument("--insecure", action="store_true",
-                   help="do NOT verify TLS certificates (testing only; logged as a warning)")
+                   help="do NOT verify TLS certificates, and allow cleartext http:// and ws:// endpoints "
+                        "off this machine (testing only; logged as a warning). Without it a ws:// gateway "
+                        "URL to another host is a final FATAL: the token would travel unencrypted")
     p.add_argument("--journal", metavar="PATH_OR_URL", default=None,
                    help=f"journal target: a SQLite path or a postgresql:// URL (default {DEFAULT_JOURNAL})")
     p.add_argument("--no-journal", action="store_true", help="do not journal the run")

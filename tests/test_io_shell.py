@@ -1,8 +1,9 @@
 """The I/O shell on real loopback sockets: GatewayClient against a live gateway.
 
-Two peers, both on 127.0.0.1 and both run in this process's gevent hub (no monkey patching
-here: the shell uses gevent-native sockets for the WebSocket and gevent's threadpool for
-``requests``; ``qqgate run`` is tested in a subprocess, where it patches):
+The client runs as any host would use it: this test's thread is plain blocking code (no gevent
+hub, no monkey patching), the runtime has its own thread (``io_shell._hub``) and the handlers
+run on host threads. Two peers, both on 127.0.0.1, each in a thread with a gevent hub of its
+own (``qqgate run`` is tested in a subprocess):
 
 - ``replay.world.gateway.ChaosGateway``: the server model on real sockets, time-scaled so that
   Hello says 500 ms; used for READY, heartbeats, dispatch delivery, 4009, half-open links
@@ -11,7 +12,7 @@ here: the shell uses gevent-native sockets for the WebSocket and gevent's thread
   for what the model does not do on purpose: wake a half-open connection up after the
   client has moved on (stale readers), answer REST calls with errors.
 
-Every test is bounded by a gevent.Timeout; the whole module runs in well under a minute.
+Every test is bounded by an alarm; the whole module runs in well under a minute.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import threading
+
 import gevent
 import gevent.event
 import gevent.pywsgi
 import gevent.server
-import gevent.subprocess
 import orjson
 import pytest
 from wsproto import ConnectionType, WSConnection
@@ -46,6 +48,8 @@ from qqgate.replay import replay_journal
 from qqgate.io_shell import GatewayClient, RestError, ShellConfig, ShellConfigError
 from qqgate.io_shell import _rest
 from qqgate.io_shell._connection import open_websocket
+from qqgate.io_shell._host import HandlerPool
+from qqgate.io_shell._hub import HubThread
 
 try:
     from qqgate.replay.world import HalfOpen, ServerClose, WorldSpec
@@ -92,7 +96,7 @@ def wait_for(pred: Callable[[], bool], timeout_s: float, what: str) -> None:
     while not pred():
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        gevent.sleep(0.005)
+        time.sleep(0.005)
 
 
 def core_config(**fields: Any) -> core.Config:
@@ -115,12 +119,16 @@ def shell_config(http_base: str, recorder: Any = None, **fields: Any) -> ShellCo
 @pytest.fixture(autouse=True)
 def _bounded() -> Iterator[None]:
     """Every test ends within 40 s, whatever happens."""
-    timeout = gevent.Timeout(40, AssertionError("test exceeded 40 s"))
-    timeout.start()
+    def expired(_sig: int, _frame: Any) -> None:
+        raise AssertionError("test exceeded 40 s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(40)
     try:
         yield
     finally:
-        timeout.cancel()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -136,7 +144,7 @@ def chaos() -> Iterator[Any]:
     if ChaosGateway is None:
         pytest.skip("replay.world.gateway is not available")
     world = WorldSpec(message_interval_s=2.0, session_cycle_s=None, latency_s=0.0)
-    gateway = ChaosGateway(world, time_scale=SCALE).start()
+    gateway = ChaosGateway(world, time_scale=SCALE).start_in_thread()
     yield gateway
     gateway.stop()
 
@@ -168,9 +176,9 @@ class StandInPeer:
     """Token + /gateway/bot over HTTP (gevent.pywsgi) and a gateway WebSocket (wsproto)."""
 
     def __init__(self, ws_url: str | None = None, tls: tuple[str, str] | None = None) -> None:
-        ssl_args: dict[str, str] = {"certfile": tls[0], "keyfile": tls[1]} if tls else {}
-        self.http = gevent.pywsgi.WSGIServer(("127.0.0.1", 0), self._wsgi, log=None, error_log=None, **ssl_args)
-        self.wss = gevent.server.StreamServer(("127.0.0.1", 0), self._serve, **ssl_args)
+        self._ssl_args: dict[str, str] = {"certfile": tls[0], "keyfile": tls[1]} if tls else {}
+        self.http: Any = None
+        self.wss: Any = None
         self._ws_url = ws_url
         self._scheme = "s" if tls else ""
         self.conns: list[PeerConn] = []
@@ -180,13 +188,43 @@ class StandInPeer:
         self.dispatches: list[dict[str, Any]] = []
 
     def start(self) -> "StandInPeer":
-        self.http.start()
-        self.wss.start()
+        """Serve from a thread with a gevent hub of its own (this test's thread stays plain)."""
+        started = threading.Event()
+
+        def main() -> None:
+            self._hub = gevent.get_hub()
+            self.http = gevent.pywsgi.WSGIServer(("127.0.0.1", 0), self._wsgi, log=None, error_log=None,
+                                                 **self._ssl_args)
+            self.wss = gevent.server.StreamServer(("127.0.0.1", 0), self._serve, **self._ssl_args)
+            self.http.start()
+            self.wss.start()
+            self._done = gevent.event.Event()
+            started.set()
+            self._done.wait()
+            self.wss.stop(timeout=1)
+            self.http.stop(timeout=1)
+
+        self._thread = threading.Thread(target=main, name="stand-in-peer", daemon=True)
+        self._thread.start()
+        assert started.wait(10)
         return self
 
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` in the peer's hub (its sockets belong there) and wait for it."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self._hub.loop.run_callback_threadsafe(lambda: gevent.spawn(run))
+        assert done.wait(5)
+
     def stop(self) -> None:
-        self.wss.stop(timeout=1)
-        self.http.stop(timeout=1)
+        self._hub.loop.run_callback_threadsafe(self._done.set)
+        self._thread.join(5)
 
     @property
     def http_base(self) -> str:
@@ -302,7 +340,7 @@ def peer() -> Iterator[StandInPeer]:
 def test_ready_heartbeats_ordered_delivery_status_and_clean_stop(chaos: Any, clients: list[GatewayClient]) -> None:
     recorder = ListRecorder()
     delivered: list[core.Dispatch] = []
-    release = gevent.event.Event()
+    release = threading.Event()
     blocked_at: list[float] = []
 
     def on_dispatch(dispatch: core.Dispatch) -> None:
@@ -322,19 +360,17 @@ def test_ready_heartbeats_ordered_delivery_status_and_clean_stop(chaos: Any, cli
     assert status.phase == "READY" and status.conn == 1 and status.session_id
     assert status.last_ready_at is not None and status.heartbeat_interval_s == INTERVAL_S
 
-    # status() never yields to the hub: a greenlet that wants to run cannot, during 10 000 calls.
-    ran: list[int] = []
-    gevent.spawn(lambda: ran.append(1))
+    # status() is built from the runtime's latest state, from this (host) thread, without waiting.
     start = time.perf_counter()
     for _ in range(10_000):
         client.status()
     per_call_us = (time.perf_counter() - start) / 10_000 * 1e6
-    assert ran == [] and per_call_us < 50
+    assert per_call_us < 50
 
     # A slow handler holds dispatch 5 for 1.5 s; heartbeats and ACKs carry on meanwhile.
     wait_for(lambda: bool(blocked_at), 5, "the slow handler")
     acks_before = client.status().counters["heartbeat_acks"]
-    gevent.sleep(3 * INTERVAL_S - 0.1)
+    time.sleep(3 * INTERVAL_S - 0.1)
     during = client.status()
     assert during.ready and during.counters["heartbeat_acks"] >= acks_before + 2
     assert during.counters["zombies_detected"] == 0
@@ -499,13 +535,14 @@ def test_stop_from_a_handler_and_a_broken_recorder_do_not_wedge_the_driver(
 
 @needs_chaos
 def test_stop_is_bounded_even_when_a_handler_never_returns(chaos: Any, clients: list[GatewayClient]) -> None:
-    entered = gevent.event.Event()
+    entered = threading.Event()
 
     def on_dispatch(dispatch: core.Dispatch) -> None:
         entered.set()
-        gevent.sleep(3600)
+        never.wait(3600)
 
-    client = GatewayClient(shell_config(chaos.http_base), on_dispatch=on_dispatch)
+    never = threading.Event()
+    client = GatewayClient(shell_config(chaos.http_base), on_dispatch=on_dispatch, executor=HandlerPool(1))
     clients.append(client)
     client.start()
     wait_for(entered.is_set, 5, "the stuck handler")
@@ -513,6 +550,7 @@ def test_stop_is_bounded_even_when_a_handler_never_returns(chaos: Any, clients: 
     assert client.stop(timeout_s=5) is True
     took = time.monotonic() - started
     assert took < client.config.close_timeout_s + 1.2 and client.status().phase == "STOPPED"
+    never.set()
 
 
 def test_a_crash_inside_the_driver_is_reported_not_silent(
@@ -538,28 +576,60 @@ def test_a_crash_inside_the_driver_is_reported_not_silent(
     assert not client.is_ready() and client.status().last_fatal == fatals[0].reason
 
 
-def test_timer_never_spins_on_a_deadline_that_does_not_advance() -> None:
-    from qqgate.io_shell._driver import _Timer
+def test_timer_never_spins_on_a_deadline_that_does_not_advance(
+        monkeypatch: pytest.MonkeyPatch, clients: list[GatewayClient]) -> None:
+    import qqgate.io_shell._driver as driver_module
 
-    ticks: list[float] = []
-    timer = _Timer(lambda inp: ticks.append(inp.at))
-    past = time.monotonic() - 1.0
-    timer.arm(past)
-    gevent.sleep(0.01)
-    assert len(ticks) == 1
-    timer.arm(past)  # another input stepped before the queued Tick: the queued Tick serves it
-    gevent.sleep(0.08)
-    assert len(ticks) == 1
-    timer.tick_processed()  # the driver stepped that Tick
-    timer.arm(past)  # the core "did not consume" its deadline: no immediate re-fire
-    gevent.sleep(0.02)
-    assert len(ticks) == 1
-    gevent.sleep(0.06)
-    assert len(ticks) == 2
-    timer.arm(time.monotonic() + 0.05)
-    timer.arm(None)
-    gevent.sleep(0.08)
-    assert len(ticks) == 2
+    # A core whose deadline never advances (its invariants forbid it): the driver must not spin.
+    stuck_at = time.monotonic() - 1.0
+    monkeypatch.setattr(driver_module.core, "next_deadline", lambda state: stuck_at)
+    recorder = ListRecorder()
+    client = GatewayClient(shell_config("http://127.0.0.1:9", recorder), on_dispatch=lambda d: None)
+    clients.append(client)
+    client.start()
+    time.sleep(0.5)
+    monkeypatch.undo()
+    steps = [i for i, _ in recorder.steps]
+    ticks = [i.at for i in steps if isinstance(i, core.Tick)]
+    others = len(steps) - len(ticks)
+    assert 3 <= len(ticks) <= 0.5 / 0.05 + others + 2  # not in a loop
+    # Tick after Tick comes 50 ms later at the earliest (another input may bring one sooner).
+    back_to_back = [b.at - a.at for a, b in zip(steps, steps[1:]) if isinstance(a, core.Tick) and isinstance(b, core.Tick)]
+    assert back_to_back and min(back_to_back) >= 0.045
+
+
+def test_scheduler_coalesces_deadlines_onto_its_grid() -> None:
+    hub = HubThread(name="test-hub", grid_s=0.05)
+    try:
+        fired: list[tuple[str, float]] = []
+
+        class Owner:
+            def __init__(self, name: str) -> None:
+                self.name = name
+                self.timer_slot: float | None = None
+
+            def on_timer(self, now: float) -> None:
+                fired.append((self.name, now))
+
+        owners = [Owner(f"o{i}") for i in range(20)]
+        base = time.monotonic() + 0.2
+        # 20 deadlines spread over 40 ms, one of them re-armed twice and one cancelled.
+        def arm() -> None:
+            for i, owner in enumerate(owners):
+                hub.scheduler.arm(owner, base + i * 0.002)
+            hub.scheduler.arm(owners[0], base + 0.01)
+            hub.scheduler.arm(owners[0], base + 0.012)
+            hub.scheduler.arm(owners[1], None)
+        wakeups_before = hub.run(lambda: hub.scheduler.wakeups)
+        hub.run(arm)
+        time.sleep(0.45)
+        wakeups = hub.run(lambda: hub.scheduler.wakeups) - wakeups_before
+        names = sorted(name for name, _ in fired)
+        assert names == sorted(o.name for o in owners if o.name != "o1")  # each once, o1 cancelled
+        assert all(now >= base for _, now in fired)  # never early
+        assert wakeups <= 2  # 19 deadlines on at most two 50 ms slots
+    finally:
+        assert hub.stop()
 
 
 # -- a stale reader of an old connection ----------------------------------------------------------------
@@ -573,7 +643,7 @@ def test_stale_reader_of_an_old_connection_cannot_disturb_the_new_one(
     client.start()
     wait_for(lambda: client.is_ready() and client.status().counters["heartbeat_acks"] >= 2, 5, "READY + ACKs")
     old = peer.conns[0]
-    peer.push(old, "m-1")
+    peer.call(lambda: peer.push(old, "m-1"))
     wait_for(lambda: client.status().settled_seq == 2, 2, "m-1 settled")
 
     old.frozen = True  # half-open: the peer goes silent, nothing is closed
@@ -587,9 +657,9 @@ def test_stale_reader_of_an_old_connection_cannot_disturb_the_new_one(
     # The old connection wakes up: a dispatch and a 4009 on conn 1, read by its still-running reader.
     stale_before = client.status().counters["stale_inputs"]
     old.on_thaw = [lambda: peer.push(old, "stale-1"), lambda: old.close(4009, "Session timed out")]
-    old.thaw.set()
+    peer.call(old.thaw.set)
     wait_for(lambda: client.status().counters["stale_inputs"] >= stale_before + 2, 2, "stale inputs")
-    gevent.sleep(2 * INTERVAL_S)
+    time.sleep(2 * INTERVAL_S)
     status = client.status()
     assert status.ready and status.conn == 2 and status.counters["sockets_opened"] == 2
     assert "stale-1" not in [d.data.get("id") for d in delivered if isinstance(d.data, dict)]
@@ -613,7 +683,7 @@ def test_rest_token_and_gateway_url(peer: StandInPeer) -> None:
     assert (method, path) == ("GET", "/gateway/bot")
     assert headers["authorization"] == "QQBot tok-1" and headers["x-union-appid"] == APP_ID
 
-    with pytest.raises(RestError) as bad_secret:
+    with pytest.raises(_rest.CredentialsRejected) as bad_secret:
         _rest.fetch_token(replace(config, client_secret=SECRET + "-wrong"))
     text = str(bad_secret.value)
     assert "HTTP 401" in text and "invalid appid or secret" in text and SECRET not in text
@@ -632,22 +702,43 @@ def test_rest_token_and_gateway_url(peer: StandInPeer) -> None:
 
 
 def test_failures_are_never_silent_and_never_leak_the_secret(
-        peer: StandInPeer, clients: list[GatewayClient], caplog: pytest.LogCaptureFixture) -> None:
+        clients: list[GatewayClient], caplog: pytest.LogCaptureFixture) -> None:
     fatals: list[core.Fatal] = []
     changes: list[core.StatusChanged] = []
-    config = shell_config(peer.http_base, client_secret=SECRET + "-wrong",
-                          core_fields={"fatal_after_failures": 2, "backoff_cap_s": 0.1})
+    closed = gevent.server.StreamServer(("127.0.0.1", 0), lambda s, a: None)
+    closed.init_socket()
+    port = closed.server_port
+    closed.close()
+    config = shell_config(f"http://127.0.0.1:{port}", core_fields={"fatal_after_failures": 2, "backoff_cap_s": 0.1})
     client = GatewayClient(config, on_dispatch=lambda d: None, on_fatal=fatals.append, on_status=changes.append)
     clients.append(client)
     with caplog.at_level(logging.DEBUG, logger="qqgate"):
         client.start()
         wait_for(lambda: bool(fatals), 5, "a retryable Fatal")
     status = client.status()
-    assert fatals[0].retryable and "HTTP 401" in fatals[0].reason
+    assert fatals[0].retryable and "cannot connect" in fatals[0].reason
     assert status.failures >= 2 and status.running and not status.ready
     assert status.phase in ("BACKING_OFF", "RESOLVING") and status.last_fatal == fatals[0].reason
     assert any(c.phase is core.Phase.BACKING_OFF for c in changes)
     assert SECRET not in caplog.text and SECRET not in repr(config) and "<hidden>" in repr(config)
+
+
+def test_invalid_credentials_are_a_final_fatal_with_the_apis_words_and_join_returns(
+        peer: StandInPeer, clients: list[GatewayClient], caplog: pytest.LogCaptureFixture) -> None:
+    fatals: list[core.Fatal] = []
+    config = shell_config(peer.http_base, client_secret=SECRET + "-wrong")
+    client = GatewayClient(config, on_dispatch=lambda d: None, on_fatal=fatals.append)
+    clients.append(client)
+    with caplog.at_level(logging.DEBUG, logger="qqgate"):
+        client.start()
+        assert client.join(timeout_s=5) is True  # ended by itself: no stop() needed
+    wait_for(lambda: bool(fatals), 2, "the Fatal delivered")
+    status = client.status()
+    assert [f.retryable for f in fatals] == [False]
+    assert "invalid appid or secret" in fatals[0].reason and "100016" in fatals[0].reason
+    assert status.phase == "FAILED" and not status.running and not client.running
+    assert status.counters["sockets_opened"] == 0 and len(peer.http_requests) == 1  # asked once, no retry
+    assert SECRET not in caplog.text and SECRET not in fatals[0].reason
 
 
 def test_refused_websocket_connect_backs_off_and_retries(clients: list[GatewayClient]) -> None:
@@ -727,8 +818,8 @@ def test_shell_config(caplog: pytest.LogCaptureFixture) -> None:
 
 # -- qqgate run ----------------------------------------------------------------------------------------
 def _qqgate(args: list[str], env: dict[str, str]) -> Any:
-    return gevent.subprocess.Popen([sys.executable, "-m", "qqgate", "run", *args], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "qqgate", "run", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_cli_run_without_credentials_exits_2() -> None:
@@ -750,7 +841,8 @@ def test_cli_run_prints_status_and_dispatches_and_stops_on_sigint(chaos: Any, tm
         for line in proc.stdout:
             lines.append(line.rstrip("\n"))
 
-    reader = gevent.spawn(read)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     dispatched = lambda: sum(" dispatch s=" in line for line in lines) >= 3  # noqa: E731
     wait_for(lambda: dispatched() or proc.poll() is not None, 15, "three dispatch lines")
     if not dispatched():
