@@ -9,7 +9,7 @@ left, so a late close or a stale reader greenlet can never disturb a newer socke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 
@@ -60,7 +60,7 @@ class TokenFailed:
 
     at: float
     error: str
-    retryable: bool = True
+    retryable: bool = field(default=True, metadata={"journal": "omit_default"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class GatewayFailed:
 
     at: float
     error: str
-    retryable: bool = True
+    retryable: bool = field(default=True, metadata={"journal": "omit_default"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,18 @@
-"""qqgate.io_shell: the thin gevent + websocket-client runtime that executes the core's commands.
+"""qqgate.io_shell: the thin gevent runtime, in a thread of its own, that executes the core's commands.
 
 The embedding API (design.md, "The I/O shell")::
 
     from qqgate.io_shell import GatewayClient, ShellConfig
     client = GatewayClient(ShellConfig.from_env(), on_dispatch=handle)
-    client.start(); ...; client.status(); client.is_ready(); client.stop()
+    client.start(); ...; client.status(); client.is_ready(); client.stop()  # or join()
+
+Modules: ``_hub`` (the runtime's OS thread and gevent hub, the deadline heap), ``_driver`` (one
+client's core state and commands), ``_connection`` and ``_wsframes`` (one WebSocket, frames
+with limits), ``_rest`` (token, gateway URL), ``_host`` (handlers on host threads), ``_client``
+(GatewayClient), ``_status``, ``_config``, ``_sync`` (OS-thread primitives).
 
 Names are re-exported lazily so that ``qqgate`` (which imports ``_run_command`` to build its
-parser) imports neither gevent, requests nor ssl before ``qqgate run`` has had the chance to
-monkey-patch.
+parser) imports neither gevent, requests nor ssl for the subcommands that do not need them.
 """
 
 from __future__ import annotations

@@ -31,12 +31,20 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 """Field names of every dataclass met so far, in declaration order."""
 
 
+_OMIT_DEFAULTS: dict[type, dict[str, Any]] = {}
+"""Per dataclass, the fields left out of a record while they hold their default: fields added
+after journals were written (``metadata={"journal": "omit_default"}``), so those journals and
+the new encoder stay byte-identical."""
+
+
 def _field_names(cls: type) -> tuple[str, ...] | None:
     names = _FIELDS.get(cls)
     if names is None:
         if not dataclasses.is_dataclass(cls):
             return None
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        fields = dataclasses.fields(cls)
+        names = _FIELDS[cls] = tuple(f.name for f in fields)
+        _OMIT_DEFAULTS[cls] = {f.name: f.default for f in fields if f.metadata.get("journal") == "omit_default"}
     return names
 
 
@@ -53,6 +61,10 @@ def _plain(value: Any, text: Text | None) -> Any:
         return value.value if text is None else text(value.value)
     names = _field_names(cls)
     if names is not None:
+        omit = _OMIT_DEFAULTS[cls]
+        if omit:
+            return {name: _plain(getattr(value, name), text) for name in names
+                    if name not in omit or getattr(value, name) != omit[name]}
         return {name: _plain(getattr(value, name), text) for name in names}
     if isinstance(value, dict):
         return {str(k): _plain(v, text) for k, v in value.items()}
