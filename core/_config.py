@@ -56,11 +56,21 @@ class Config:
     """No READY/RESUMED this long after Identify/Resume was sent: close and retry."""
 
     resume_failures_before_identify: int = 3
-    """Consecutive failed resumes before falling back to Identify (incident 7)."""
+    """Consecutive Resumes the server answered by closing the connection before RESUMED, after
+    which the core falls back to Identify (incident 7). A Resume that got no answer at all (the
+    ready timeout, a dead link) is retried and does not count: the server has not refused it."""
     session_max_age_s: float = 12 * 3600.0
-    """Sessions older than this are not resumed but re-identified (bot-docs#191)."""
+    """A session older than this whose Resume failed is re-identified at once, without waiting
+    for ``resume_failures_before_identify`` failures. Age alone never drops a session: the
+    first Resume is always tried, since the server replays what it still holds and refuses
+    what it does not (op 9, 4006, 4007, 4900-4913). No QQ rule sets this number: QQ
+    documents no session lifetime; bot-docs#191 reports a session that kept resuming for
+    about three days and then stopped delivering until a new session was identified, and
+    12 h stays well inside that."""
     resume_window_s: float = 300.0
-    """A session lost longer ago than this is re-identified (OpenClaw uses 5 minutes; protocol.md)."""
+    """A session lost longer ago than this whose Resume failed is re-identified at once, as
+    for ``session_max_age_s``. QQ does not document how long a lost session stays resumable
+    (protocol.md; OpenClaw assumes 5 minutes), so the window never stops a first Resume."""
     identify_window_s: float = 5.0
     """At most ``max_concurrency`` identifies per this window (protocol.md, session_start_limit)."""
 

@@ -125,18 +125,23 @@ def stop_all(s: State, at: float, phase: Phase, detail: str, out: list[Command])
     return set_phase(s, phase, detail, out)
 
 
-def leave_connection(s: State, at: float, out: list[Command], close: tuple[int, str] | None) -> State:
+def leave_connection(s: State, at: float, out: list[Command], close: tuple[int, str] | None,
+                     server_closed: bool = False) -> State:
     """Forget the live connection and every timer it owns, closing it when ``close`` is given.
 
-    The session stays (marked lost at ``at``); a resume attempt that ends before RESUMED
-    counts towards the fallback to Identify.
+    The session stays (marked lost at ``at``). A Resume the server answered by closing the
+    connection before RESUMED (``server_closed`` while RESUMING: incident 7's "accepts the
+    socket and closes it at once") counts towards the fallback to Identify; a Resume that
+    only went unanswered (the core's own timeout, a dead link) does not: the server has not
+    refused the session, and dropping it would throw away what the server still holds.
     """
     if s.conn is not None and close is not None:
         out.append(CloseSocket(s.conn.id, close[0], close[1]))
     session = s.session
     if session is not None:
+        refused = server_closed and s.phase is Phase.RESUMING
         session = session._replace(
-            resume_failures=session.resume_failures + (1 if s.phase is Phase.RESUMING else 0),
+            resume_failures=session.resume_failures + (1 if refused else 0),
             lost_at=at if session.lost_at is None else session.lost_at)
     return s._replace(conn=None, session=session)
 
@@ -154,7 +159,7 @@ def after_close(s: State, at: float, rule: CloseRule, code: int | None, reason: 
     """Apply a close-code rule (protocol.md, "Close codes") once the connection is left."""
     cfg = s.config
     was_established = s.conn is not None and s.conn.established_at is not None
-    s = leave_connection(s, at, out, None)
+    s = leave_connection(s, at, out, None, server_closed=True)
     what = f"close {code if code is not None else 'without code'} ({rule.meaning})"
     if rule.action is CloseAction.FATAL:
         out.append(Fatal(f"{what}: {reason or 'no reason'}", retryable=False, close_code=code))

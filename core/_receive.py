@@ -80,16 +80,27 @@ def _on_hello(s: State, at: float, conn: Connection, frame: Frame, out: list[Com
 
 
 def _resume_blocker(s: State, at: float) -> str | None:
+    """Why the session must not be resumed on this connection, or None to resume it.
+
+    The age cap and the resume window are guesses at rules QQ does not document, so they
+    never stop a first Resume: a session the server can still resume is worth one round
+    trip, because dropping it throws away every dispatch the server holds for it (one
+    pushed while the client was leaving the old connection, say). Only once a Resume of
+    the session has failed do they end it at once, instead of after
+    ``resume_failures_before_identify`` failures. A server that refuses the session says
+    so itself (op 9, 4006, 4007, 4900-4913), and the core identifies on that answer.
+    """
     cfg = s.config
     session = s.session
     if session is None:
         return "no session"
-    if session.resume_failures >= cfg.resume_failures_before_identify:
-        return f"{session.resume_failures} failed resumes in a row"
-    if at - session.started_at > cfg.session_max_age_s:
-        return f"session older than {cfg.session_max_age_s:.0f} s"
-    if session.lost_at is not None and at - session.lost_at > cfg.resume_window_s:
-        return f"session lost more than {cfg.resume_window_s:.0f} s ago"
+    failures = session.resume_failures
+    if failures >= cfg.resume_failures_before_identify:
+        return f"{failures} failed resumes in a row"
+    if failures and at - session.started_at > cfg.session_max_age_s:
+        return f"a resume failed and the session is older than {cfg.session_max_age_s:.0f} s"
+    if failures and session.lost_at is not None and at - session.lost_at > cfg.resume_window_s:
+        return f"a resume failed and the session was lost more than {cfg.resume_window_s:.0f} s ago"
     return None
 
 

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 
 from qqgate.core import (
-    CloseSocket, ConnectFailed, Fatal, FetchToken, FrameReceived, GatewayFailed, Log,
+    CloseSocket, ConnectFailed, Deliver, Fatal, FetchToken, FrameReceived, GatewayFailed, Log,
     OpenSocket, Phase, ResolveGateway, SendFrame, SessionStartLimit, Stop, Tick, TokenFailed,
 )
-from conftest import INTERVAL_MS, SESSION, Driver, has, of_type, ops
+from conftest import INTERVAL_MS, SESSION, Driver, dispatch_text, has, of_type, ops
 
 
 def last_inbound_at(d: Driver) -> float:
@@ -107,7 +107,7 @@ def test_ready_timeout_closes_and_retries() -> None:
     assert d.until_open().conn == 2
 
 
-def test_resume_timeout_closes_and_counts_a_failed_resume() -> None:
+def test_resume_timeout_closes_but_is_no_refused_resume() -> None:
     d = Driver(ready_timeout_s=30.0)
     d.connect_ready(at=0.0)
     d.closed(10.0, 1006)
@@ -117,7 +117,7 @@ def test_resume_timeout_closes_and_counts_a_failed_resume() -> None:
     cmds = d.tick_until(lambda c: has(c, CloseSocket), answer=False, ack=True)
     assert d.now == pytest.approx(resumed_at + 30.0)
     assert of_type(cmds, CloseSocket)[0].code != 1000
-    assert d.state.session.resume_failures == 1
+    assert d.state.session is not None and d.state.session.resume_failures == 0
 
 
 def test_connect_timeout_abandons_the_socket_and_retries() -> None:
@@ -451,7 +451,8 @@ def test_failed_resumes_fall_back_to_identify() -> None:
     assert d.session_id is None
 
 
-def test_session_older_than_max_age_is_identified_not_resumed() -> None:
+def test_an_old_session_is_still_resumed_first() -> None:
+    """Age alone never drops a session the server may still resume: the first Resume goes out."""
     young, old = Driver(session_max_age_s=600.0), Driver(session_max_age_s=600.0)
     for d, close_at in ((young, 500.0), (old, 700.0)):
         d.connect_ready(at=0.0)
@@ -459,10 +460,44 @@ def test_session_older_than_max_age_is_identified_not_resumed() -> None:
         d.closed(close_at, 1006)
         d.until_open()
     assert ops(young.reconnect()) == [6]
+    assert ops(old.reconnect()) == [6]
+
+
+def test_an_old_session_is_identified_once_its_resume_failed() -> None:
+    young, old = Driver(session_max_age_s=600.0), Driver(session_max_age_s=600.0)
+    for d, close_at in ((young, 500.0), (old, 700.0)):
+        d.connect_ready(at=0.0)
+        d.keep_alive(until=close_at - 1.0)
+        d.closed(close_at, 1006)
+        d.until_open()
+        assert ops(d.reconnect()) == [6]
+        d.closed(d.now + 0.2, None)      # the Resume fails: the server drops the socket
+        d.until_open()
+    assert ops(young.reconnect()) == [6]  # young: retried up to resume_failures_before_identify
     assert ops(old.reconnect()) == [2]
+    assert old.session_id is None
 
 
-def test_session_lost_longer_than_resume_window_is_identified() -> None:
+def test_op7_on_an_old_session_resumes_so_the_dispatch_left_on_the_old_socket_is_replayed() -> None:
+    """The long-session loss: op 7, a dispatch still arriving on the socket the core left, and a
+    session past the age cap. The core must resume (the server replays the dispatch), not identify."""
+    d = Driver(session_max_age_s=43200.0)
+    d.connect_ready(at=0.0)
+    d.keep_alive(until=43300.0)
+    d.dispatch(43300.5, 2, "m-delivered")
+    d.settle(43300.5, 2)
+    old = d.conn
+    cmds = d.recv(43301.0, {"op": 7})
+    assert has(cmds, OpenSocket) and d.conn != old   # op 7 reconnects at once
+    stale = d.recv(43301.01, dispatch_text(3, "m-on-the-old-socket"), conn=old)
+    assert not of_type(stale, Deliver) and d.counters.stale_inputs >= 1
+    cmds = d.reconnect(43301.05)
+    (resume,) = [f for f in d.frames_sent(cmds) if f["op"] == 6]
+    assert resume["d"]["session_id"] == SESSION and resume["d"]["seq"] == 2
+    assert d.session_id == SESSION
+
+
+def test_session_lost_longer_than_resume_window_is_resumed_once_then_identified() -> None:
     d = Driver(resume_window_s=300.0, backoff_cap_s=60.0, fatal_after_failures=1000)
     d.connect_ready(at=0.0)
     d.closed(10.0, 1006)
@@ -470,16 +505,23 @@ def test_session_lost_longer_than_resume_window_is_identified() -> None:
         d.until_open()
         d.feed(ConnectFailed(d.now, d.conn, "refused"))
     d.until_open()
+    assert ops(d.reconnect()) == [6]
+    d.closed(d.now + 0.2, None)
+    d.until_open()
     assert ops(d.reconnect()) == [2]
 
 
-def test_start_long_after_stop_identifies() -> None:
+def test_start_long_after_stop_resumes_first_and_identifies_when_refused() -> None:
     d = Driver(resume_window_s=300.0)
     d.connect_ready(at=0.0)
     d.feed(Stop(10.0))
     d.start(4000.0)
     d.answer_requests(d.history[-1][1])
     assert d.phase is Phase.CONNECTING
+    assert ops(d.reconnect()) == [6]
+    d.closed(d.now + 0.1, 4902, "reset by resume")   # the server no longer holds the session
+    assert d.session_id is None
+    d.until_open()
     assert ops(d.reconnect()) == [2]
 
 
@@ -600,3 +642,18 @@ def test_stop_in_failed_moves_to_stopped_and_stays_quiet() -> None:
     cmds = d.feed(Stop(d.now + 1))
     assert d.phase is Phase.STOPPED
     assert not of_type(cmds, OpenSocket) and d.deadline is None
+
+
+def test_an_unanswered_resume_is_retried_not_counted_as_refused() -> None:
+    """A Resume the server never answers (no RESUMED, no close) is no refusal of the session: the
+    core keeps resuming instead of throwing away what the server still holds for it."""
+    d = Driver(resume_failures_before_identify=2, fatal_after_failures=1000)
+    d.connect_ready(at=0.0)
+    d.closed(100.0, 1006)
+    sent = []
+    for _ in range(4):
+        d.until_open()
+        sent += ops(d.reconnect())
+        d.tick_until(lambda c: has(c, CloseSocket))   # the ready timeout closes it
+    assert sent == [6, 6, 6, 6]
+    assert d.session_id == SESSION
