@@ -51,8 +51,10 @@ def make_gateway() -> Iterator[Callable[..., ChaosGateway]]:
 class Peer:
     """A minimal gateway client: websocket-client, one frame at a time."""
 
-    def __init__(self, url: str, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, timeout: float = 3.0, token: str = "not-a-token") -> None:
         self.ws = websocket.create_connection(url, timeout=timeout)
+        self.auth = f"QQBot {token}"
+        """The Identify/Resume ``token`` field: a token the gateway issued (``connected``)."""
 
     def send(self, obj: Any) -> None:
         self.ws.send(json.dumps(obj))
@@ -87,7 +89,7 @@ class Peer:
         return interval
 
     def identify(self) -> dict[str, Any]:
-        self.send({"op": 2, "d": {"token": "QQBot t", "intents": 1 << 25, "shard": [0, 1]}})
+        self.send({"op": 2, "d": {"token": self.auth, "intents": 1 << 25, "shard": [0, 1]}})
         ready: dict[str, Any] = self.recv()
         assert ready["t"] == "READY", ready
         return ready
@@ -113,7 +115,8 @@ class Peer:
 
 
 def connected(gw: ChaosGateway) -> Peer:
-    peer = Peer(gw.ws_url)
+    """A peer with a token from the gateway's token endpoint, past Hello."""
+    peer = Peer(gw.ws_url, token=token(gw))
     peer.hello()
     return peer
 
@@ -208,7 +211,7 @@ def test_resume_replays_missed_dispatches_then_resumed(make_gateway: Callable[..
     peer.close()
     assert gw.wait_for(lambda: not gw.link.open_conns(), 3.0)
     peer = connected(gw)
-    peer.send({"op": 6, "d": {"token": "QQBot t", "session_id": session_id, "seq": 2}})
+    peer.send({"op": 6, "d": {"token": peer.auth, "session_id": session_id, "seq": 2}})
     frames = peer.until(lambda f: f.get("t") == "RESUMED")
     replayed, resumed = frames[:-1], frames[-1]
     last = resumed["s"]
@@ -274,7 +277,7 @@ def test_invalidated_session_gets_op9_then_4006(make_gateway: Callable[..., Chao
     gw.trigger(InvalidateSessions(0.0))
     assert peer.recv() == EOF
     peer = connected(gw)
-    peer.send({"op": 6, "d": {"token": "QQBot t", "session_id": session_id, "seq": 1}})
+    peer.send({"op": 6, "d": {"token": peer.auth, "session_id": session_id, "seq": 1}})
     assert peer.recv() == {"op": 9, "d": False}
     assert peer.recv() == ("close", 4006, "session id invalid")
 
@@ -286,7 +289,7 @@ def test_ban_closes_now_and_after_every_identify(make_gateway: Callable[..., Cha
     gw.trigger(Ban(0.0, 4915, "bot banned"))
     assert peer.recv() == ("close", 4915, "bot banned")
     peer = connected(gw)
-    peer.send({"op": 2, "d": {"token": "QQBot t", "intents": 1, "shard": [0, 1]}})
+    peer.send({"op": 2, "d": {"token": peer.auth, "intents": 1, "shard": [0, 1]}})
     assert peer.recv() == ("close", 4915, "bot banned")
 
 
@@ -297,7 +300,7 @@ def test_rejected_resume_is_closed_at_once(make_gateway: Callable[..., ChaosGate
     peer.close()
     gw.trigger(RejectResumes(0.0, None, None))
     peer = connected(gw)
-    peer.send({"op": 6, "d": {"token": "QQBot t", "session_id": session_id, "seq": 1}})
+    peer.send({"op": 6, "d": {"token": peer.auth, "session_id": session_id, "seq": 1}})
     assert peer.recv() == EOF
 
 
@@ -460,9 +463,14 @@ def test_cli_serves_a_scenario_and_stops_after_duration() -> None:
         line = proc.stdout.readline()
         assert line.startswith("listening on http://127.0.0.1:"), line
         url = line.split("WebSocket ")[1].rstrip(")\n")
-        peer = Peer(url)
+        base = line.split()[2]
+        conn = http.client.HTTPConnection(base.split("//")[1].split(":")[0], int(base.rsplit(":", 1)[1]), timeout=5)
+        conn.request("POST", "/app/getAppAccessToken", json.dumps({"appId": "1", "clientSecret": "s"}))
+        issued = json.loads(conn.getresponse().read())["access_token"]
+        conn.close()
+        peer = Peer(url, token=issued)
         assert peer.hello() == 34  # round(41250 / 1200)
-        peer.send({"op": 2, "d": {"token": "QQBot t", "intents": 1, "shard": [0, 1]}})
+        peer.send({"op": 2, "d": {"token": peer.auth, "intents": 1, "shard": [0, 1]}})
         frames = peer.until(lambda f: f == {"op": 7}, timeout=3.0)
         assert frames[0]["t"] == "READY"
         assert peer.recv() == ("close", 4009, "Session timed out")

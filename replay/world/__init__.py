@@ -7,8 +7,10 @@ What it holds:
 - ``Network`` (``_network``): the timed faults in force and the black-holed flows, shared by
   both links;
 - ``GatewayServer`` (``_server``): the server model (Hello, Identify/Resume validation, READY,
-  replay on resume, ACKs, the ~30-minute op 7 + 4009 cycle, the ~60 s heartbeat timeout),
-  driven through a ``ServerLink``; it applies every fault, once, for both links;
+  replay on resume, ACKs, the ~30-minute op 7 + 4009 cycle, the ~60 s heartbeat timeout, the
+  resume window, tokens (``_tokens``) and session starts (``_sessions``)), driven through a
+  ``ServerLink``; it applies every fault, once, for both links, and judges what became of
+  every undelivered message (``MessageFates``);
 - the typed trace (``_trace``): ``ServerClosed``, ``SocketOpening``, ``FaultApplied``, ... (one
   frozen dataclass per kind of event, ``TraceEvent`` their union), noted by the server model
   and both links; client frames are decoded once by the link that carries them
@@ -26,38 +28,45 @@ import ``qqgate.core`` (and the journal format) only; never ``io_shell``, never 
 
 from ._client_model import ClientModel, CoreClient
 from ._faults import (
-    FAULT_TYPES, TIMED_FAULTS, Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects,
-    RejectResumes, ServerClose, ServerReconnect, StallConnects, TimedFault, fault_from_json,
+    FAULT_TYPES, TIMED_FAULTS, Ban, DisallowIntents, DnsOutage, ExpireSessions, Fault, HalfOpen,
+    InvalidateSessions, NoHello, NoReady, RateLimitIdentify, RefuseConnects, RejectResumes, RejectTokens,
+    ServerClose, ServerReconnect, StallConnects, TimedFault, WrongCertificate, fault_from_json,
     schedule_end_s,
 )
 from ._network import Network
 from ._client_frame import ClientFrame, decode_client_frame, sent_event
 from ._run_result import RunResult
-from ._server import GATEWAY_URL, GatewayServer, ServerLink
-from ._sim import DNS_ERROR, Simulation
-from ._spec import WorldSpec
+from ._server import GATEWAY_URL, SESSION_ENDING_CODES, GatewayServer, ServerLink
+from ._sessions import MessageFates, ServerConn, ServerSession, SessionStarts
+from ._sim import DNS_ERROR, TLS_ERROR, Simulation
+from ._spec import KNOWN_INTENTS, DropStyle, WorldSpec
+from ._tokens import INVALID_CREDENTIALS, TokenBook
 from ._trace import (
     ClientClosed, ClientClosedUnseen, ConnectRefused, ConnectReset, ConnectStalled,
-    DispatchDelivered, FatalNoted, FaultApplied, FlowBlackHoled, GatewayError, GatewayListening,
-    GatewayStopping, HeartbeatSent, HeartbeatTimedOut, IdentifySent, LogNoted, RequestSent,
-    ResumeRejected, ResumeSent, ServerClosed, ServerClosedUnseen, ServerConnEnded, SessionConflict,
-    SessionCycled, SessionEstablished, SocketOpening, SpinStopped, StatusNoted, TraceEvent,
-    WsAccepted, WsEnded,
+    DispatchDelivered, FatalNoted, FaultApplied, FlowBlackHoled, FrameRefused, GatewayError,
+    GatewayListening, GatewayStopping, HeartbeatSent, HeartbeatTimedOut, IdentifyRefused, IdentifySent,
+    LogNoted, RequestSent, ResumeRejected, ResumeSent, ServerClosed, ServerClosedUnseen, ServerConnEnded,
+    SessionConflict, SessionCycled, SessionDropped, SessionEnded, SessionEstablished, SocketOpening,
+    SpinStopped, StatusNoted, TraceEvent, WsAccepted, WsEnded,
 )
 
 __all__ = [
     "ClientModel", "CoreClient",
-    "FAULT_TYPES", "Ban", "DnsOutage", "Fault", "HalfOpen", "InvalidateSessions", "RefuseConnects",
-    "RejectResumes", "ServerClose", "ServerReconnect", "StallConnects", "fault_from_json",
+    "FAULT_TYPES", "Ban", "DisallowIntents", "DnsOutage", "ExpireSessions", "Fault", "HalfOpen",
+    "InvalidateSessions", "NoHello", "NoReady", "RateLimitIdentify", "RefuseConnects", "RejectResumes",
+    "RejectTokens", "ServerClose", "ServerReconnect", "StallConnects", "WrongCertificate", "fault_from_json",
     "schedule_end_s", "TIMED_FAULTS", "TimedFault",
-    "Network", "GATEWAY_URL", "GatewayServer", "ServerLink",
+    "Network", "GATEWAY_URL", "SESSION_ENDING_CODES", "GatewayServer", "ServerLink",
+    "MessageFates", "ServerConn", "ServerSession", "SessionStarts",
+    "INVALID_CREDENTIALS", "TokenBook",
     "ClientFrame", "decode_client_frame", "sent_event",
-    "DNS_ERROR", "RunResult", "Simulation",
-    "WorldSpec",
+    "DNS_ERROR", "TLS_ERROR", "RunResult", "Simulation",
+    "KNOWN_INTENTS", "DropStyle", "WorldSpec",
     "ClientClosed", "ClientClosedUnseen", "ConnectRefused", "ConnectReset", "ConnectStalled",
-    "DispatchDelivered", "FatalNoted", "FaultApplied", "FlowBlackHoled", "GatewayError",
-    "GatewayListening", "GatewayStopping", "HeartbeatSent", "HeartbeatTimedOut", "IdentifySent",
-    "LogNoted", "RequestSent", "ResumeRejected", "ResumeSent", "ServerClosed", "ServerClosedUnseen",
-    "ServerConnEnded", "SessionConflict", "SessionCycled", "SessionEstablished", "SocketOpening",
-    "SpinStopped", "StatusNoted", "TraceEvent", "WsAccepted", "WsEnded",
+    "DispatchDelivered", "FatalNoted", "FaultApplied", "FlowBlackHoled", "FrameRefused", "GatewayError",
+    "GatewayListening", "GatewayStopping", "HeartbeatSent", "HeartbeatTimedOut", "IdentifyRefused",
+    "IdentifySent", "LogNoted", "RequestSent", "ResumeRejected", "ResumeSent", "ServerClosed",
+    "ServerClosedUnseen", "ServerConnEnded", "SessionConflict", "SessionCycled", "SessionDropped",
+    "SessionEnded", "SessionEstablished", "SocketOpening", "SpinStopped", "StatusNoted", "TraceEvent",
+    "WsAccepted", "WsEnded",
 ]

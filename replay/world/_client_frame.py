@@ -20,18 +20,23 @@ from ._trace import HeartbeatSent, IdentifySent, ResumeSent
 class ClientFrame:
     """One decoded client frame.
 
-    ``is_json`` is False when the text is not JSON at all (the server closes with 4002).
-    ``op`` and ``d`` are the object's values (any JSON; None when absent or when the frame is
-    not an object, which the server treats as an unknown opcode).
+    ``is_json`` is False when the text is not JSON at all, ``binary`` True for a binary
+    message (the server closes with 4002 either way). ``op`` and ``d`` are the object's values
+    (any JSON; None when absent or when the frame is not an object, which the server treats as
+    an unknown opcode).
     """
 
     is_json: bool
     op: Any = None
     d: Any = None
+    binary: bool = False
 
 
-def decode_client_frame(text: str) -> ClientFrame:
-    """Decode ``text`` (one WebSocket text message from the client); never raises."""
+def decode_client_frame(text: str | bytes) -> ClientFrame:
+    """Decode ``text`` (one WebSocket message from the client: ``str`` for a text message,
+    ``bytes`` for a binary one, which is never decoded); never raises."""
+    if not isinstance(text, str):
+        return ClientFrame(is_json=False, binary=True)
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError:

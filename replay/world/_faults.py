@@ -5,9 +5,10 @@ chaos gateway) speak this vocabulary. Every time is in seconds of model time fro
 of the run; every duration is in seconds. Facts come from protocol.md and incidents.md.
 
 Two kinds: a fault that acts once, at ``at`` (``ServerClose``, ``ServerReconnect``,
-``InvalidateSessions``, ``HalfOpen``, ``Ban``), and a timed fault that is in force over a
-window (``DnsOutage``, ``RefuseConnects``, ``StallConnects``, ``RejectResumes``): it knows
-its window, ``active_at(t)`` and ``end_s``. The server model applies either kind once
+``InvalidateSessions``, ``ExpireSessions``, ``HalfOpen``, ``Ban``), and a timed fault that is
+in force over a window (``DnsOutage``, ``RefuseConnects``, ``StallConnects``,
+``RejectResumes``, ``RejectTokens``, ``RateLimitIdentify``, ``DisallowIntents``, ``NoHello``,
+``NoReady``, ``WrongCertificate``): it knows its window, ``active_at(t)`` and ``end_s``. The server model applies either kind once
 (``GatewayServer.apply``); the links only schedule them.
 """
 
@@ -36,11 +37,18 @@ class _Window:
 
 @dataclass(frozen=True, slots=True)
 class ServerClose:
-    """At ``at``, the server closes the live connection with ``code`` (None: no close frame, like a drop)."""
+    """At ``at``, the server closes the live connection with ``code`` (None: no code, like a drop).
+
+    ``drop_style`` says how a close with no code looks to the client (``"fin"``, ``"empty"``
+    or ``"reset"``, see ``_spec.DropStyle``); None: the world's ``drop_style``. A close with
+    4004, 4006, 4007 or 4900-4913 also ends the connection's session on the server (the
+    close-code table says "drop the session, identify"), so it can no longer be resumed.
+    """
 
     at: float
     code: int | None
     reason: str = ""
+    drop_style: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +106,86 @@ class StallConnects(_Window):
 
 @dataclass(frozen=True, slots=True)
 class RejectResumes(_Window):
-    """From ``at`` for ``duration_s``, a Resume is answered by closing the socket at once.
+    """From ``at`` for ``duration_s``, a Resume is answered by closing the socket at once, and
+    the session it named is gone for good (hermes PR #22384 reads the answer as "the session_id
+    has expired server-side").
 
-    ``code`` None means no close frame (incident 7: "the server accepts the socket and
+    ``code`` None means no close code (incident 7: "the server accepts the socket and
     closes it at once"). Identify still works.
     """
 
     at: float
     duration_s: float | None
     code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireSessions:
+    """At ``at``, every session's resume window ends and every live connection is dropped: a
+    Resume then gets the world's expired-session answer (``expired_resume_close``, 4902
+    "reset by resume" by default), as after an outage longer than the resume window."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RejectTokens(_Window):
+    """From ``at`` for ``duration_s`` (None: for good), the bot's secret is not accepted: every
+    live token is revoked at the start (Identify and Resume get 4004, REST calls HTTP 401) and
+    the token endpoint answers HTTP 401 ``{"code": 100016, "message": "invalid appid or
+    secret"}``, as after the secret was reset on the QQ Open Platform."""
+
+    at: float
+    duration_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitIdentify(_Window):
+    """From ``at`` for ``duration_s``, the identify budget is spent: ``session_start_limit``
+    reports ``remaining`` 0 with ``reset_after`` at the window's end, and every Identify is
+    refused (op 9, then close 4903 "create session error"). Resumes still work."""
+
+    at: float
+    duration_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisallowIntents(_Window):
+    """From ``at`` for ``duration_s`` (None: for good), the bot loses permission for ``intents``
+    (a bitmask; default every intent): an Identify asking for any of them gets op 9, then close
+    4903 "create session error", every time (openclaw-qqbot#18, satori#363)."""
+
+    at: float
+    duration_s: float | None
+    intents: int = (1 << 31) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class NoHello(_Window):
+    """From ``at`` for ``duration_s``, a new WebSocket connection is accepted but never gets
+    Hello (nor anything else); the server drops it after its heartbeat timeout."""
+
+    at: float
+    duration_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoReady(_Window):
+    """From ``at`` for ``duration_s``, Identify and Resume get no answer at all: no READY, no
+    RESUMED, no op 9. Heartbeats are still ACKed."""
+
+    at: float
+    duration_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrongCertificate(_Window):
+    """From ``at`` for ``duration_s``, TLS handshakes present a certificate no client trusts (a
+    self-signed one for the right host name): a verifying client fails every connect and REST
+    call with a certificate error; plain ``ws://``/``http://`` is unaffected."""
+
+    at: float
+    duration_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +203,15 @@ class Ban:
 
 Fault = Union[
     ServerClose, ServerReconnect, InvalidateSessions, HalfOpen, DnsOutage, RefuseConnects,
-    StallConnects, RejectResumes, Ban,
+    StallConnects, RejectResumes, Ban, ExpireSessions, RejectTokens, RateLimitIdentify,
+    DisallowIntents, NoHello, NoReady, WrongCertificate,
 ]
 
 
-TimedFault = Union[DnsOutage, RefuseConnects, StallConnects, RejectResumes]
-TIMED_FAULTS = (DnsOutage, RefuseConnects, StallConnects, RejectResumes)
+TimedFault = Union[DnsOutage, RefuseConnects, StallConnects, RejectResumes, RejectTokens, RateLimitIdentify,
+                   DisallowIntents, NoHello, NoReady, WrongCertificate]
+TIMED_FAULTS = (DnsOutage, RefuseConnects, StallConnects, RejectResumes, RejectTokens, RateLimitIdentify,
+                DisallowIntents, NoHello, NoReady, WrongCertificate)
 
 
 def schedule_end_s(faults: Iterable[Fault]) -> float:
@@ -141,7 +223,8 @@ def schedule_end_s(faults: Iterable[Fault]) -> float:
 
 FAULT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     ServerClose, ServerReconnect, InvalidateSessions, HalfOpen, DnsOutage, RefuseConnects,
-    StallConnects, RejectResumes, Ban)}
+    StallConnects, RejectResumes, Ban, ExpireSessions, RejectTokens, RateLimitIdentify, DisallowIntents,
+    NoHello, NoReady, WrongCertificate)}
 """Every fault class by name: the ``"fault"`` key of a fault's JSON form."""
 
 _FAULT_DEFAULTS: dict[str, Any] = {"at": 0.0, "code": None, "duration_s": None}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from qqgate.core import Command, Input
 
+from ._sessions import MessageFates
 from ._trace import SpinStopped, TraceEvent
 
 E = TypeVar("E", bound=TraceEvent)
@@ -24,6 +25,8 @@ class RunResult:
     - ``pushed``: (virtual time, d.id) of every message dispatch the server pushed;
       ``delivered_ids``: the d.id of every C2C message the client delivered, in order.
     - ``identifies``, ``resumes_accepted``: the server's counts; ``final_state``: the client's.
+    - ``fates``: what became of every message pushed and never delivered, as the server model
+      judges it (``MessageFates``: lost by the client, pending, abandoned with its session).
     """
 
     client: str
@@ -40,6 +43,7 @@ class RunResult:
     identifies: int
     resumes_accepted: int
     final_state: Any
+    fates: MessageFates = field(default_factory=MessageFates)
 
     IN_FLIGHT_S = 10.0
     """Messages pushed this close to the end of a run may still be in flight: not counted missing."""
@@ -56,6 +60,11 @@ class RunResult:
     def pushed_ids(self) -> list[str]:
         """The d.id of every message the server pushed."""
         return [msg_id for _, msg_id in self.pushed]
+
+    def lost_ids(self) -> list[str]:
+        """Messages the client lost: pushed to a session it gave up while the server could still
+        resume it, or to the session it holds at the end, and never delivered."""
+        return list(self.fates.lost)
 
     def missing_ids(self) -> list[str]:
         """Pushed (and no longer in flight) but never delivered."""

@@ -13,14 +13,17 @@ import heapq
 import random
 from typing import Callable, assert_never
 
+import orjson
+
 from qqgate import core
 from qqgate.core import Command, Input
 
 from ._client_frame import decode_client_frame, sent_event
 from ._client_model import ClientModel
-from ._faults import DnsOutage, Fault, RefuseConnects, StallConnects
+from ._faults import DnsOutage, Fault, RefuseConnects, RejectTokens, StallConnects, WrongCertificate
 from ._run_result import RunResult
 from ._server import GATEWAY_URL, GatewayServer
+from ._tokens import INVALID_CREDENTIALS
 from ._spec import WorldSpec
 from ._trace import (
     ClientClosed, ConnectStalled, DispatchDelivered, FatalNoted, LogNoted, RequestSent,
@@ -28,7 +31,14 @@ from ._trace import (
 )
 
 DNS_ERROR = "DNS resolution error [Errno -3] Temporary failure in name resolution"
-TOKEN_EXPIRES_IN_S = 7200.0
+TLS_ERROR = "TLS error: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+"""What a verifying client reports while ``WrongCertificate`` is in force (the shell's wording)."""
+BOT_APP_ID = "102000000"
+"""The app id the simulated bot's token requests carry (the core's FetchToken has none: the shell holds it)."""
+DROP_REASONS = {"fin": "connection lost (EOF)", "empty": "",
+                "reset": "ConnectionResetError: [Errno 104] Connection reset by peer"}
+"""What the client's transport reports for each way a connection ends with no close code
+(``_spec.DropStyle``): the reasons io_shell gives its ``SocketClosed`` (code None each time)."""
 
 
 class Simulation:
@@ -71,7 +81,6 @@ class Simulation:
         self._client_conns: set[int] = set()
         """Connections the client has open, as its transport sees them."""
         self.delivered_ids: list[str] = []
-        self._token_counter = 0
         self._stopped = False
 
     # -- the event queue --------------------------------------------------------------
@@ -92,7 +101,9 @@ class Simulation:
     def to_client(self, conn: int, text: str) -> None:
         self.after(self._latency(), lambda: self.feed(core.FrameReceived(self.now, conn, text)))
 
-    def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
+    def close_to_client(self, conn: int, code: int | None, reason: str, style: str) -> None:
+        if code is None:
+            reason = DROP_REASONS.get(style, reason)
         self.after(self._latency(), lambda: self._closed_by_server(conn, code, reason))
 
     def black_hole(self, conn: int) -> None:
@@ -157,8 +168,8 @@ class Simulation:
         match cmd:
             case core.FetchToken():
                 self._fetch_token()
-            case core.ResolveGateway():
-                self._resolve_gateway()
+            case core.ResolveGateway(token=token):
+                self._resolve_gateway(token)
             case core.OpenSocket(conn=conn):
                 self._open(conn)
             case core.SendFrame(conn=conn, text=text):
@@ -176,22 +187,46 @@ class Simulation:
             case _:
                 assert_never(cmd)
 
-    def _fetch_token(self) -> None:
-        self.note(RequestSent(self.now, "token"))
+    def _unreachable(self) -> str | None:
+        """Why a new connection (REST or WebSocket) fails before reaching the server, or None."""
         if self.network.active(DnsOutage, self.now):
-            self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, DNS_ERROR)))
-            return
-        self._token_counter += 1
-        token = f"sim-token-{self._token_counter}"
-        self.after(2 * self._latency(), lambda: self.feed(core.TokenIssued(self.now, token, TOKEN_EXPIRES_IN_S)))
+            return DNS_ERROR
+        if self.network.active(WrongCertificate, self.now):
+            return TLS_ERROR
+        return None
 
-    def _resolve_gateway(self) -> None:
-        self.note(RequestSent(self.now, "gateway"))
-        if self.network.active(DnsOutage, self.now):
-            self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, DNS_ERROR)))
+    def _fetch_token(self) -> None:
+        """The token endpoint, answered by the server model's token book (2 × latency later)."""
+        self.note(RequestSent(self.now, "token"))
+        error = self._unreachable()
+        if error is not None:
+            self.after(self._latency(), lambda: self.feed(core.TokenFailed(self.now, error)))
             return
-        limit = core.SessionStartLimit(1000, 1000 - self.server.identifies, 86_400_000, 1)
-        self.after(2 * self._latency(), lambda: self.feed(core.GatewayResolved(self.now, GATEWAY_URL, limit)))
+
+        def answer() -> None:
+            if self.network.active(RejectTokens, self.now):
+                body = orjson.dumps(INVALID_CREDENTIALS).decode()
+                self.feed(core.TokenFailed(self.now, f"HTTP 401: {body}"))
+                return
+            token, expires_in = self.server.tokens.issue(BOT_APP_ID, self.now)
+            self.feed(core.TokenIssued(self.now, token, float(expires_in)))
+        self.after(2 * self._latency(), answer)
+
+    def _resolve_gateway(self, token: str | None) -> None:
+        """``GET /gateway/bot`` with the core's token: 401 for a token the server does not know."""
+        self.note(RequestSent(self.now, "gateway"))
+        error = self._unreachable()
+        if error is not None:
+            self.after(self._latency(), lambda: self.feed(core.GatewayFailed(self.now, error)))
+            return
+
+        def answer() -> None:
+            if not self.server.tokens.check(token, self.now):
+                self.feed(core.GatewayFailed(self.now, "HTTP 401: invalid or expired access token"))
+                return
+            limit = core.SessionStartLimit(*self.server.session_start_limit(self.now))
+            self.feed(core.GatewayResolved(self.now, GATEWAY_URL, limit))
+        self.after(2 * self._latency(), answer)
 
     def _send(self, conn: int, text: str) -> None:
         """Carry one client frame: decoded once, delivered after the latency unless the flow is
@@ -224,8 +259,10 @@ class Simulation:
     def _open(self, conn: int) -> None:
         now = self.now
         self.note(SocketOpening(now, conn))
-        if self.network.active(DnsOutage, now):
-            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, DNS_ERROR)))
+        unreachable = self._unreachable()
+        if unreachable is not None:
+            error: str = unreachable
+            self.after(self._latency(), lambda: self.feed(core.ConnectFailed(self.now, conn, error)))
             return
         refused = self.network.active(RefuseConnects, now)
         if refused is not None:
@@ -273,9 +310,10 @@ class Simulation:
     def result(self) -> RunResult:
         """The run so far as a RunResult."""
         ended = self.now if self._stopped else min(self.now, self.horizon_s)
+        fates = self.server.message_fates(self.delivered_ids, ended, RunResult.IN_FLIGHT_S)
         return RunResult(
             client=self.client.name, seed=self.seed, horizon_s=self.horizon_s, ended_at=ended,
             steps=self.steps, spin=self.spin, trace=self.trace, journal=self.journal,
             invariant_breaks=self.invariant_breaks, pushed=list(self.server.pushed),
             delivered_ids=self.delivered_ids, identifies=self.server.identifies,
-            resumes_accepted=self.server.resumes_accepted, final_state=self.state)
+            resumes_accepted=self.server.resumes_accepted, final_state=self.state, fates=fates)

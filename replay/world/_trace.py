@@ -9,7 +9,8 @@ shows its events (``/_chaos/state``, ``qqgate gateway``) and how its ``events_of
 Who notes what:
 
 - the server model (both links): ``ServerClosed``, ``ServerClosedUnseen``, ``ServerConnEnded``,
-  ``HeartbeatTimedOut``, ``SessionConflict``, ``ResumeRejected``, ``SessionEstablished``,
+  ``HeartbeatTimedOut``, ``SessionConflict``, ``ResumeRejected``, ``FrameRefused``,
+  ``IdentifyRefused``, ``SessionDropped``, ``SessionEnded``, ``SessionEstablished``,
   ``SessionCycled``, ``FaultApplied``, ``FlowBlackHoled``;
 - the frames a client sent, decoded once by the link (``_client_frame``): ``HeartbeatSent``
   (simulator only), ``IdentifySent``, ``ResumeSent``;
@@ -30,8 +31,9 @@ from typing import Any, ClassVar, Literal, Mapping, Union, assert_never
 from qqgate.core import Phase
 
 from ._faults import (
-    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes, ServerClose,
-    ServerReconnect, StallConnects,
+    Ban, DisallowIntents, DnsOutage, ExpireSessions, Fault, HalfOpen, InvalidateSessions, NoHello, NoReady,
+    RateLimitIdentify, RefuseConnects, RejectResumes, RejectTokens, ServerClose, ServerReconnect,
+    StallConnects, WrongCertificate,
 )
 
 
@@ -98,6 +100,47 @@ class ResumeRejected(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FrameRefused(_Event):
+    """The server refused a frame on ``conn`` and closes it with ``code``; ``why`` says what was
+    wrong (a binary frame, a bad token, a second Identify, bad intents or shard, ...)."""
+
+    conn: int
+    code: int | None
+    why: str
+    kind: ClassVar[str] = "server_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyRefused(_Event):
+    """An Identify on ``conn`` was refused with op 9, then close 4903; ``why``: disallowed intents
+    or the session start budget."""
+
+    conn: int
+    why: str
+    kind: ClassVar[str] = "server_refused_identify"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDropped(_Event):
+    """The client identified on ``conn`` while ``session_id`` could still be resumed: it gave
+    that session up, and every message of it not yet delivered is lost."""
+
+    session_id: str
+    conn: int
+    kind: ClassVar[str] = "session_dropped_by_client"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(_Event):
+    """The server ended ``session_id`` (``why``: a session-ending close, expiry, a restart): it
+    can no longer be resumed."""
+
+    session_id: str
+    why: str
+    kind: ClassVar[str] = "server_session_ended"
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEstablished(_Event):
     """The server sent READY or RESUMED on ``conn``."""
 
@@ -130,13 +173,15 @@ class FaultApplied(_Event):
         name = type(self.fault).__name__
         match self.fault:
             case DnsOutage(duration_s=d) | RefuseConnects(duration_s=d) | StallConnects(duration_s=d) \
-                    | RejectResumes(duration_s=d):
+                    | RejectResumes(duration_s=d) | RejectTokens(duration_s=d) | RateLimitIdentify(duration_s=d) \
+                    | DisallowIntents(duration_s=d) | NoHello(duration_s=d) | NoReady(duration_s=d) \
+                    | WrongCertificate(duration_s=d):
                 return {"fault": name, "duration_s": d}
             case ServerClose(code=code) | Ban(code=code):
                 return {"fault": name, "code": code}
             case HalfOpen():
                 return {"fault": name, "conns": list(self.conns)}
-            case ServerReconnect() | InvalidateSessions():
+            case ServerReconnect() | InvalidateSessions() | ExpireSessions():
                 return {"fault": name}
             case _:
                 assert_never(self.fault)
@@ -335,7 +380,7 @@ class ConnectRefused(_Event):
 
 TraceEvent = Union[
     ServerClosed, ServerClosedUnseen, ServerConnEnded, HeartbeatTimedOut, SessionConflict,
-    ResumeRejected, SessionEstablished, SessionCycled, FaultApplied, FlowBlackHoled,
+    ResumeRejected, FrameRefused, IdentifyRefused, SessionDropped, SessionEnded, SessionEstablished, SessionCycled, FaultApplied, FlowBlackHoled,
     HeartbeatSent, IdentifySent, ResumeSent,
     RequestSent, SocketOpening, ConnectStalled, ClientClosed, DispatchDelivered, StatusNoted,
     FatalNoted, LogNoted, SpinStopped,

@@ -80,7 +80,8 @@ class ChaosGateway:
         self._hub = gevent.get_hub()
         self._thread_ident = _thread_id()
         self._link = RealTimeLink(self.world, self.time_scale, random.Random(self.seed), self._on_event)
-        self._api = RestApi(self.ws_url, self.time_scale, lambda: self.link.server.identifies)
+        self._api = RestApi(lambda headers: self.ws_url, lambda: self.link.server, lambda: self.link.now,
+                            self.time_scale)
         self._link.note(GatewayListening(self._link.now, self.port, self.time_scale))
         self._link.schedule_faults()
         return self
@@ -242,7 +243,7 @@ class ChaosGateway:
             return self._control(method, path, body)
         return self._api.handle(method, path, headers, body)
 
-    def websocket(self, outlet: WsOutlet) -> Callable[[str], None]:
+    def websocket(self, outlet: WsOutlet) -> Callable[[str | bytes], None]:
         link = self.link
         conn = link.attach(outlet)
         self._outlets[outlet] = conn

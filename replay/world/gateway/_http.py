@@ -51,7 +51,7 @@ class Frontend(Protocol):
 
     def rest(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]: ...
 
-    def websocket(self, outlet: WsOutlet) -> Callable[[str], None]:
+    def websocket(self, outlet: WsOutlet) -> Callable[[str | bytes], None]:
         """Register an upgraded connection; return the callback for its text frames."""
         ...
 

@@ -2,16 +2,17 @@
 
 Facts from protocol.md "REST facts": ``POST /app/getAppAccessToken`` takes
 ``{"appId", "clientSecret"}`` and answers ``{"access_token", "expires_in"}`` with
-``expires_in`` a *string* of seconds; in the last 60 s before expiry a new token is
-issued and the old one stays valid for those 60 s. Every other endpoint wants
-``Authorization: QQBot <access_token>``. ``GET /gateway`` gives the WebSocket URL,
-``GET /gateway/bot`` adds ``shards`` and ``session_start_limit``; ``GET /users/@me``
-has a numeric-looking ``id`` (botpy does ``int(data["id"])``). The send endpoints answer
-``{"id", "timestamp"}`` and are recorded so tests can assert on replies.
+``expires_in`` a *string* of seconds. Every other endpoint wants ``Authorization: QQBot
+<access_token>``. ``GET /gateway`` gives the WebSocket URL, ``GET /gateway/bot`` adds
+``shards`` and ``session_start_limit``; ``GET /users/@me`` has a numeric-looking ``id``
+(botpy does ``int(data["id"])``). The send endpoints answer ``{"id", "timestamp"}`` and are
+recorded so tests can assert on replies.
 
-Durations are server-side and divided by the time scale: the token lifetime (7200 s) and
-its 60 s overlap, and ``reset_after``. A token never lives under ``MIN_LIFETIME_S`` wall
-seconds, and ``expires_in`` is never "0" (a client would refresh in a tight loop).
+Tokens and the session start budget are the server model's (``GatewayServer.tokens``,
+``session_start_limit``), on model time, so the gateway and the simulator issue, expire and
+refuse tokens alike: a pair the world does not accept gets HTTP 401 ``{"code": 100016,
+"message": "invalid appid or secret"}``; a token the model did not issue, or that expired or
+was revoked, gets HTTP 401 on the OpenAPI and close 4004 on the gateway.
 
 This module does no I/O: ``handle(method, path, headers, body)`` returns a status and a
 JSON-able body, and ``_http.py`` puts them on the wire.
@@ -22,21 +23,18 @@ from __future__ import annotations
 import datetime
 import re
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
 
+from .._faults import RejectTokens
+from .._server import GatewayServer
+from .._tokens import INVALID_CREDENTIALS
+
 BOT_USER_ID = "11586990140073229091"
 """The same id the model puts in READY."""
 BOT_USERNAME = "qqgate-sim-bot"
-TOKEN_LIFETIME_S = 7200.0
-TOKEN_OVERLAP_S = 60.0
-MIN_LIFETIME_S = 2.0
-MIN_OVERLAP_S = 1.0
-SESSION_LIMIT_TOTAL = 1000
-RESET_AFTER_MS = 86_400_000
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
 Json = Any
@@ -69,47 +67,6 @@ class SentMessage:
         return value if isinstance(value, str) else None
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: float
-
-
-@dataclass
-class TokenBook:
-    """Access tokens per appId, on the wall clock, with lifetimes divided by ``time_scale``."""
-
-    time_scale: float
-    clock: Callable[[], float] = time.monotonic
-    current: dict[str, _Token] = field(default_factory=dict)
-    valid: dict[str, float] = field(default_factory=dict)
-    issued: int = 0
-
-    @property
-    def lifetime_s(self) -> float:
-        return max(TOKEN_LIFETIME_S / self.time_scale, MIN_LIFETIME_S)
-
-    @property
-    def overlap_s(self) -> float:
-        return max(TOKEN_OVERLAP_S / self.time_scale, MIN_OVERLAP_S)
-
-    def issue(self, app_id: str) -> tuple[str, str]:
-        """(access_token, expires_in) for ``app_id``: the current token, or a new one near expiry."""
-        now = self.clock()
-        token = self.current.get(app_id)
-        if token is None or token.expires_at - now <= self.overlap_s:
-            self.issued += 1
-            token = _Token(f"chaos-{self.issued}-{uuid.uuid4().hex[:16]}", now + self.lifetime_s)
-            self.current[app_id] = token
-            self.valid[token.value] = token.expires_at
-            self.valid = {t: exp for t, exp in self.valid.items() if exp > now}
-        return token.value, str(int(token.expires_at - now + 1e-3))
-
-    def check(self, value: str) -> bool:
-        expires_at = self.valid.get(value)
-        return expires_at is not None and self.clock() < expires_at
-
-
 _SEND_ROUTES = (
     (re.compile(r"^/v2/users/([^/]+)/messages$"), "c2c"),
     (re.compile(r"^/v2/groups/([^/]+)/messages$"), "group"),
@@ -123,13 +80,19 @@ def error(status: int, message: str) -> Reply:
 
 
 class RestApi:
-    """The OpenAPI endpoints. ``identifies`` reports the model's count for ``remaining``."""
+    """The OpenAPI endpoints over the server model ``server()`` at model time ``now()``.
 
-    def __init__(self, ws_url: str, time_scale: float, identifies: Callable[[], int]) -> None:
+    ``ws_url(headers)`` is the URL ``GET /gateway`` answers with (it may depend on the
+    request's ``Host``: a client that reached us through the chaos host name gets it back, and
+    during a ``DnsOutage`` a client on the IP address gets a URL that cannot resolve).
+    """
+
+    def __init__(self, ws_url: Callable[[dict[str, str]], str], server: Callable[[], GatewayServer],
+                 now: Callable[[], float], time_scale: float) -> None:
         self.ws_url = ws_url
+        self.server = server
+        self.now = now
         self.time_scale = time_scale
-        self.tokens = TokenBook(time_scale)
-        self.identifies = identifies
         self.sent_messages: list[SentMessage] = []
         self.token_requests = 0
         self.requests: list[tuple[str, str, int]] = []
@@ -157,17 +120,17 @@ class RestApi:
         if path == "/users/@me":
             return 200, {"id": BOT_USER_ID, "username": BOT_USERNAME, "avatar": "",
                          "union_openid": "", "union_user_account": ""}
+        url = self.ws_url(headers)
         if path == "/gateway":
-            return 200, {"url": self.ws_url}
-        return 200, {"url": self.ws_url, "shards": 1, "session_start_limit": {
-            "total": SESSION_LIMIT_TOTAL,
-            "remaining": max(0, SESSION_LIMIT_TOTAL - self.identifies()),
-            "reset_after": max(1, round(RESET_AFTER_MS / self.time_scale)),
-            "max_concurrency": 1}}
+            return 200, {"url": url}
+        total, remaining, reset_after_ms, max_concurrency = self.server().session_start_limit(self.now())
+        return 200, {"url": url, "shards": 1, "session_start_limit": {
+            "total": total, "remaining": remaining,
+            "reset_after": max(1, round(reset_after_ms / self.time_scale)),
+            "max_concurrency": max_concurrency}}
 
     def _authorized(self, headers: dict[str, str]) -> bool:
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        return scheme == "QQBot" and self.tokens.check(token.strip())
+        return self.server().tokens.check_header(headers.get("authorization", ""), self.now())
 
     def _token(self, body: bytes) -> Reply:
         obj = _json_object(body)
@@ -177,8 +140,13 @@ class RestApi:
         if not isinstance(app_id, str) or not app_id or not isinstance(secret, str) or not secret:
             return error(400, "appId and clientSecret are required strings")
         self.token_requests += 1
-        token, expires_in = self.tokens.issue(app_id)
-        return 200, {"access_token": token, "expires_in": expires_in}
+        server, now = self.server(), self.now()
+        if not server.tokens.accepts(app_id, secret) or server.network.active(RejectTokens, now) is not None:
+            server.tokens.rejected += 1
+            return 401, dict(INVALID_CREDENTIALS)
+        token, expires_in = server.tokens.issue(app_id, now)
+        # The client counts wall seconds: the model's lifetime divided by the time scale.
+        return 200, {"access_token": token, "expires_in": str(max(1, int(expires_in / self.time_scale + 1e-6)))}
 
     def _send(self, kind: str, target: str, body: bytes) -> Reply:
         obj = _json_object(body)

@@ -68,15 +68,25 @@ class Outlet(Protocol):
 
     def send_text(self, text: str) -> None: ...
 
-    def close(self, code: int | None, reason: str) -> None: ...
+    def close(self, code: int | None, reason: str, style: str) -> None: ...
 
     def blackhole(self) -> None: ...
 
 
+MIN_TOKEN_LIFETIME_WALL_S = 2.0
+MIN_TOKEN_OVERLAP_WALL_S = 1.0
+"""A token lives at least 2 s and its overlap lasts at least 1 s of wall time, however fast the
+model runs: a client refreshing near expiry needs real time for the round trip."""
+
+
 def scaled_world(world: WorldSpec, time_scale: float) -> WorldSpec:
-    """The world the model runs: the Hello interval (ms, read by the client) divided by the scale."""
+    """The world the model runs: the Hello interval (ms, read by the client) divided by the scale,
+    and the token lifetime and overlap (model seconds) kept above their wall-clock floors."""
     interval = max(1, round(world.heartbeat_interval_ms / time_scale))
-    return dataclasses.replace(world, heartbeat_interval_ms=interval)
+    return dataclasses.replace(
+        world, heartbeat_interval_ms=interval,
+        token_lifetime_s=max(world.token_lifetime_s, MIN_TOKEN_LIFETIME_WALL_S * time_scale),
+        token_overlap_s=max(world.token_overlap_s, MIN_TOKEN_OVERLAP_WALL_S * time_scale))
 
 
 class RealTimeLink:
@@ -145,10 +155,10 @@ class RealTimeLink:
         if outlet is not None:
             outlet.send_text(text)
 
-    def close_to_client(self, conn: int, code: int | None, reason: str) -> None:
+    def close_to_client(self, conn: int, code: int | None, reason: str, style: str) -> None:
         outlet = self._outlets.get(conn)
         if outlet is not None:
-            outlet.close(code, reason)
+            outlet.close(code, reason, style)
 
     def black_hole(self, conn: int) -> None:
         outlet = self._outlets.get(conn)
@@ -165,7 +175,7 @@ class RealTimeLink:
         self.server.accept(conn)
         return conn
 
-    def received(self, conn: int, text: str) -> None:
+    def received(self, conn: int, text: str | bytes) -> None:
         """A text frame from the client (ignored while the flow is black-holed), decoded once;
         Identify and Resume are noted as the simulator notes them (heartbeats are not: a long
         run would fill the event list with them)."""

@@ -6,10 +6,12 @@ to the link; one writer greenlet drains a queue, so the model can send or close 
 any greenlet without ever blocking, and frames leave in the order the model made them
 (op 7 before its 4009 close, replayed dispatches before RESUMED).
 
-Closing, as the model asks (``close(code, reason)``): a code sends a close frame and
-waits up to ``CLOSE_REPLY_TIMEOUT_S`` for the client's reply before closing TCP; None
-drops TCP without a close frame (the client sees EOF). A client's close frame is
-answered at once (RFC 6455 §5.5.1). A black-holed connection (``blackhole()``) stops
+Closing, as the model asks (``close(code, reason, style)``): a code sends a close frame and
+waits up to ``CLOSE_REPLY_TIMEOUT_S`` for the client's reply before closing TCP. With no
+code, ``style`` says how: ``"fin"`` closes TCP without a close frame (the client sees EOF),
+``"empty"`` sends a close frame with no status code (the client sees 1005, ``code=None``),
+``"reset"`` aborts TCP with an RST. A client's close frame is answered at once (RFC 6455
+§5.5.1). Binary messages are handed to the link as ``bytes`` (the model refuses them). A black-holed connection (``blackhole()``) stops
 sending and stops reading frames without closing anything: bytes from the client are
 read and discarded only so the socket is released when the client finally closes it.
 """
@@ -21,15 +23,27 @@ from typing import Any, Callable
 
 import gevent  # type: ignore[import-untyped, unused-ignore]
 import gevent.queue  # type: ignore[import-untyped, unused-ignore]
+import struct
+
 from wsproto import WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import (
     BytesMessage, CloseConnection, Event, Message, Ping, TextMessage,
 )
+from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 RECV_BYTES = 65536
 CLOSE_REPLY_TIMEOUT_S = 2.0
+
+
+def reset(sock: Any) -> None:
+    """Abort ``sock`` with a TCP RST (SO_LINGER on, zero timeout); errors are ignored."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
 
 
 def drop(sock: Any) -> None:
@@ -62,11 +76,11 @@ class WsOutlet:
         if not self._blackholed and not self._closing:
             self._queue.put(("text", text))
 
-    def close(self, code: int | None, reason: str) -> None:
+    def close(self, code: int | None, reason: str, style: str = "fin") -> None:
         if self._closing or self._blackholed:
             return
         self._closing = True
-        self._queue.put(("close", code, reason))
+        self._queue.put(("close", code, reason, style))
 
     def blackhole(self) -> None:
         self._blackholed = True
@@ -77,7 +91,7 @@ class WsOutlet:
         drop(self._sock)
 
     # -- serving -------------------------------------------------------------------------
-    def serve(self, on_text: Callable[[str], None], initial: bytes = b"") -> None:
+    def serve(self, on_text: Callable[[str | bytes], None], initial: bytes = b"") -> None:
         """Run until the connection ends (in the connection's greenlet); the socket is closed after."""
         writer = gevent.spawn(self._write_loop)
         try:
@@ -88,8 +102,8 @@ class WsOutlet:
             writer.kill(block=False)
             drop(self._sock)
 
-    def _read_loop(self, on_text: Callable[[str], None], initial: bytes) -> None:
-        parts: list[str] = []
+    def _read_loop(self, on_text: Callable[[str | bytes], None], initial: bytes) -> None:
+        parts: list[str | bytes] = []
         data = initial
         while True:
             if data and not self._blackholed:
@@ -107,15 +121,17 @@ class WsOutlet:
             if not data:
                 return
 
-    def _handle(self, event: Event, parts: list[str], on_text: Callable[[str], None]) -> bool:
+    def _handle(self, event: Event, parts: list[str | bytes], on_text: Callable[[str | bytes], None]) -> bool:
         """Act on one wsproto event; True when the connection is over."""
         if isinstance(event, (TextMessage, BytesMessage)):
             chunk = event.data
-            parts.append(chunk if isinstance(chunk, str) else bytes(chunk).decode("utf-8", "replace"))
+            parts.append(chunk if isinstance(chunk, str) else bytes(chunk))
             if event.message_finished:
-                text = "".join(parts)
+                whole: str | bytes = ("".join(p for p in parts if isinstance(p, str))
+                                      if isinstance(event, TextMessage)
+                                      else b"".join(p for p in parts if isinstance(p, bytes)))
                 parts.clear()
-                on_text(text)
+                on_text(whole)
         elif isinstance(event, Ping):
             self._queue.put(("event", event.response()))
         elif isinstance(event, CloseConnection):
@@ -139,11 +155,16 @@ class WsOutlet:
                 elif item[0] == "event":
                     self._sock.sendall(self._ws.send(item[1]))
                 elif item[0] == "close":
-                    code, reason = item[1], item[2]
-                    if code is None:
+                    code, reason, style = item[1], item[2], item[3]
+                    if code is None and style == "reset":
+                        reset(self._sock)
+                        return
+                    if code is None and style != "empty":
                         drop(self._sock)
                         return
-                    self._sock.sendall(self._ws.send(CloseConnection(code=code, reason=reason or None)))
+                    close = (CloseConnection(code=CloseReason.NO_STATUS_RCVD) if code is None
+                             else CloseConnection(code=code, reason=reason or None))
+                    self._sock.sendall(self._ws.send(close))
                     self._close_timer = gevent.spawn_later(CLOSE_REPLY_TIMEOUT_S, drop, self._sock)
                 else:  # "end"
                     drop(self._sock)
