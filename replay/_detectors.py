@@ -228,10 +228,24 @@ def long_outage(run: RunResult, world: WorldSpec) -> Finding | None:
                    "reachable", worst_at)
 
 
+def lost_messages(run: RunResult, world: WorldSpec) -> Finding | None:
+    """Messages the client lost (``RunResult.lost_ids``): pushed to a session it gave up while the
+    server could still resume it, or to the session it holds at the end, and never delivered.
+    Messages of a session the server ended first (op 9, a session-ending close, expiry, a ban)
+    are lost by the protocol and not counted here."""
+    lost = run.lost_ids()
+    if not lost:
+        return None
+    first_at = dict((msg_id, at) for at, msg_id in run.pushed).get(lost[0])
+    return Finding("lost_messages", f"{len(lost)} pushed message(s) never delivered although the server "
+                   f"could still replay them (first {lost[0]}): the client gave up a resumable session "
+                   "or skipped a dispatch", first_at, len(lost))
+
+
 DETECTORS = (death_loop, spin, silent_stop, dead_link_unnoticed, fatal_ignored, reconnect_storm,
-             reidentify_on_4009, long_outage, fatal_reported)
+             reidentify_on_4009, long_outage, lost_messages, fatal_reported)
 FAILURE_NAMES = frozenset({"death_loop", "spin", "silent_stop", "dead_link_unnoticed", "fatal_ignored",
-                           "reconnect_storm", "reidentify_on_4009", "long_outage"})
+                           "reconnect_storm", "reidentify_on_4009", "long_outage", "lost_messages"})
 
 
 def detect(run: RunResult, world: WorldSpec) -> list[Finding]:

@@ -1,13 +1,22 @@
 """The swarm soak: many seeds, each a random world of faults, the core checked after every step.
 
-For each seed (TigerBeetle's VOPR, FoundationDB's simulator): draw fault rates, draw a fault
-schedule over ``hours`` hours (server closes of every close-code class, op 7, session
-invalidation (op 9), half-open links, DNS outages, refused and stalled connects, rejected
-resumes, lost and late ACKs, duplicate dispatches, late timer ticks), run the core with
+For each seed (TigerBeetle's VOPR, FoundationDB's simulator): draw the world's span (up to
+``hours`` hours), its server parameters (resume window, session age limit, how an expired
+resume and a code-less drop look) and fault rates, then a fault schedule (server closes of
+every close-code class and every code-less style, op 7, session invalidation (op 9), expired
+sessions, half-open links, DNS outages, wrong TLS certificates, refused and stalled connects,
+connections with no Hello or no READY, rejected resumes, a spent identify budget, intents
+withdrawn, lost and late ACKs, duplicate dispatches, late timer ticks); run the core with
 invariants checked after every step, then a liveness phase: the faults stop and the core must
 be READY within ``LIVENESS_BOUND_S``. Reported per seed: invariant breaks, liveness, messages
-lost and delivered twice. A seed's whole world comes from the seed, so a failure replays
+lost (the server model's judgement, ``MessageFates``: a message of a session the core gave up
+while the server could still resume it, or of the session it holds, never delivered) and
+delivered twice. A seed's whole world comes from the seed and ``hours``, so a failure replays
 exactly with ``qqgate soak --first-seed S --seeds 1 --hours H``.
+
+Not drawn: ``RejectTokens`` (the core keeps a revoked token for ``GET /gateway/bot`` until its
+next scheduled refresh, which can be up to two hours: a liveness question for the core, not a
+loss; the fault matrix plays it).
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ from qqgate import core
 
 from .. import established_intervals
 from ..world import (
-    Ban, ClientModel, CoreClient, DnsOutage, Fault, FatalNoted, HalfOpen, InvalidateSessions,
-    RefuseConnects, RejectResumes, RunResult, ServerClose, ServerReconnect, Simulation, StallConnects,
-    StatusNoted, WorldSpec, schedule_end_s,
+    Ban, ClientModel, CoreClient, DisallowIntents, DnsOutage, ExpireSessions, Fault, FatalNoted, HalfOpen,
+    InvalidateSessions, NoHello, NoReady, RateLimitIdentify, RefuseConnects, RejectResumes, RunResult,
+    DropStyle, ServerClose, ServerReconnect, Simulation, StallConnects, StatusNoted, WorldSpec,
+    WrongCertificate, schedule_end_s,
 )
 
 LIVENESS_BOUND_S = 300.0
@@ -81,8 +91,14 @@ class SeedReport:
     stopped_fatal: int | None = None
     """A fatal close code the core stopped on (a correct outcome), if any."""
     lost: list[str] = field(default_factory=list)
+    """Messages the core lost (``RunResult.lost_ids``)."""
     abandoned: int = 0
-    """Messages of sessions the core or the server gave up (not replayable by protocol)."""
+    """Messages of sessions the server ended before the core gave them up (lost by the protocol)."""
+    pending: int = 0
+    """Messages still replayable when the run ended (in flight, or the core reconnecting)."""
+    pushed: int = 0
+    delivered: int = 0
+    """Distinct messages the core delivered."""
     duplicates: int = 0
     spin: bool = False
 
@@ -105,8 +121,15 @@ class SeedReport:
         return out
 
 
+def world_hours(seed: int, hours: float) -> float:
+    """The span ``qqgate soak --hours H`` gives ``seed``'s world (hours): U(min(1, H), H), so
+    ``--hours 48`` soaks worlds of up to 48 hours, long enough for sessions past any age cap."""
+    return random.Random(f"qqgate-soak-span-{seed}").uniform(min(1.0, hours), hours)
+
+
 def draw_world(seed: int, hours: float) -> WorldSpec:
-    """The random world of ``seed``: rates drawn first, then a fault schedule over ``hours``."""
+    """The random world of ``seed`` over ``hours`` hours: server parameters and fault rates drawn
+    first, then a fault schedule."""
     rng = random.Random(f"qqgate-soak-{seed}")
     span = hours * 3600.0
     rate = {  # mean faults per hour, per kind
@@ -114,6 +137,12 @@ def draw_world(seed: int, hours: float) -> WorldSpec:
         "half_open": rng.uniform(0, 1.5), "dns": rng.uniform(0, 0.5), "refuse": rng.uniform(0, 0.5),
         "stall": rng.uniform(0, 0.5), "reject_resumes": rng.uniform(0, 0.3),
     }
+    rare = {  # later additions, drawn from their own stream so the older draws above stay put
+        "expire": 0.0, "tls": 0.0, "no_hello": 0.0, "no_ready": 0.0, "identify_budget": 0.0, "intents": 0.0,
+    }
+    extra = random.Random(f"qqgate-soak-extra-{seed}")
+    for name in rare:
+        rare[name] = extra.uniform(0, 0.3)
     fatal = rng.random() < 0.05
     faults: list[Fault] = []
 
@@ -138,6 +167,29 @@ def draw_world(seed: int, hours: float) -> WorldSpec:
     faults += [RefuseConnects(t, window(t, 1800)) for t in times(rate["refuse"])]
     faults += [StallConnects(t, window(t, 600)) for t in times(rate["stall"])]
     faults += [RejectResumes(t, window(t, 900), rng.choice((None, 4006, 4902))) for t in times(rate["reject_resumes"])]
+    styles: tuple[DropStyle, ...] = ("fin", "empty", "reset")
+    faults = [dataclasses.replace(f, drop_style=extra.choice(styles)) if isinstance(f, ServerClose) and f.code is None
+              else f for f in faults]
+
+    def extra_times(per_hour: float) -> list[float]:
+        out: list[float] = []
+        t = 0.0
+        while per_hour > 0:
+            t += extra.expovariate(per_hour / 3600.0)
+            if t >= span:
+                return out
+            out.append(t)
+        return out
+
+    def extra_window(at: float, longest: float) -> float:
+        return min(extra.uniform(5.0, longest), span - at)
+
+    faults += [ExpireSessions(t) for t in extra_times(rare["expire"])]
+    faults += [WrongCertificate(t, extra_window(t, 1200)) for t in extra_times(rare["tls"])]
+    faults += [NoHello(t, extra_window(t, 300)) for t in extra_times(rare["no_hello"])]
+    faults += [NoReady(t, extra_window(t, 300)) for t in extra_times(rare["no_ready"])]
+    faults += [RateLimitIdentify(t, extra_window(t, 900)) for t in extra_times(rare["identify_budget"])]
+    faults += [DisallowIntents(t, extra_window(t, 600)) for t in extra_times(rare["intents"])]
     if fatal:
         code = rng.choice(_FATAL_CODES)
         at = rng.uniform(0, span)
@@ -151,7 +203,19 @@ def draw_world(seed: int, hours: float) -> WorldSpec:
         session_conflict_s=rng.choice((0.0, 0.0, 2.0, 10.0)),
         ack_loss_probability=rng.choice((0.0, 0.0, rng.uniform(0, 0.3))),
         ack_delay_max_s=rng.choice((0.0, rng.uniform(0, 5.0))),
-        faults=tuple(faults))
+        faults=tuple(faults),
+        server_resume_window_s=extra.choice((RESUME_WINDOW_RANGE_S[0], 600.0, extra.uniform(*RESUME_WINDOW_RANGE_S))),
+        server_session_max_age_s=extra.choice((None, None, extra.uniform(*SESSION_AGE_RANGE_S))),
+        expired_resume_close=extra.choice((4902, 4902, None, 4006)),
+        drop_style=extra.choice(styles))
+
+
+RESUME_WINDOW_RANGE_S = (60.0, 1800.0)
+"""The server's resume window a seed draws: 60 s, the default 600 s, or U(60, 1800) s (QQ documents
+none; protocol.md says "a few minutes", Discord's is minutes)."""
+SESSION_AGE_RANGE_S = (6 * 3600.0, 72 * 3600.0)
+"""A seed's server session age limit, when it has one (one seed in three): U(6 h, 72 h), around
+bot-docs#191's three days and below the core's 12 h cap as often as above it."""
 
 
 def run_seed(seed: int, hours: float, config: core.Config | None = None,
@@ -216,25 +280,19 @@ def _phase_at(run: RunResult, at: float) -> core.Phase | None:
 
 
 def _account_messages(report: SeedReport, run: RunResult, sim: Simulation) -> None:
-    """Lost = pushed in the session the core holds at the end, never delivered (messages still
-    replayable because the run ended mid-reconnect are pending, not lost). Abandoned =
-    pushed in a session given up since (by the core, the server, or a fatal close such as a
-    ban, after which nothing can be fetched)."""
+    """Messages, as the server model judges them (``RunResult.fates``): lost, pending, abandoned.
+
+    After a fatal stop (a ban, a configuration error) the core fetches nothing more: what was
+    still pending is abandoned with it. What it lost before the stop stays lost.
+    """
     delivered = run.delivered_ids
     report.duplicates = len(delivered) - len(set(delivered))
-    delivered_set = set(delivered)
-    final_session = getattr(run.final_state, "session_id", None)
-    cutoff = run.ended_at - run.IN_FLIGHT_S
-    intervals = established_intervals(run)
-    if report.stopped_fatal is None and intervals and intervals[-1][1] < run.ended_at:
-        # The run ended while the core was reconnecting: what was pushed since the last
-        # connection came up is still replayable by the next Resume, so not (yet) lost.
-        cutoff = min(cutoff, intervals[-1][0])
-    session_of = sim.server.message_sessions
-    for at, msg_id in run.pushed:
-        if at > cutoff or msg_id in delivered_set:
-            continue
-        if report.stopped_fatal is None and session_of.get(msg_id) == final_session and final_session is not None:
-            report.lost.append(msg_id)
-        else:
-            report.abandoned += 1
+    report.pushed = len({msg_id for _, msg_id in run.pushed})
+    report.delivered = len(set(delivered))
+    fates = run.fates
+    report.lost = list(fates.lost)
+    report.abandoned = len(fates.abandoned)
+    if report.stopped_fatal is not None:
+        report.abandoned += len(fates.pending)
+    else:
+        report.pending = len(fates.pending)
