@@ -2,7 +2,7 @@
 
 The journal format (``core.journal``) reads and verifies a journal through a reducer it is
 given; which reducers exist is replay's knowledge: the core, rebuilt from the header's
-config, or the legacy hermes adapter model.
+config, the webhook reducer (``core.webhook``, likewise), or the legacy hermes adapter model.
 """
 
 from __future__ import annotations
@@ -10,12 +10,33 @@ from __future__ import annotations
 from typing import Any
 
 from qqgate import core
-from qqgate.core.journal import Journal, JournalError, VerifyResult, verify
+from qqgate.core import webhook
+from qqgate.core.journal import Journal, JournalError, Reducer, VerifyResult, verify
 
-from .world import ClientModel, CoreClient
+from .world import CoreClient
 
 
-def model_from_header(header: dict[str, Any]) -> ClientModel:
+class WebhookClient:
+    """Adapter: ``core.webhook.step`` behind the journal's ``Reducer`` protocol."""
+
+    name = "webhook"
+
+    def __init__(self, config: webhook.WebhookConfig | None = None) -> None:
+        self.config = config or webhook.WebhookConfig()
+        self.config.validate()
+
+    def initial_state(self) -> webhook.WebhookState:
+        return webhook.initial_state(self.config)
+
+    def step(self, state: webhook.WebhookState,
+             inp: webhook.WebhookInput) -> tuple[webhook.WebhookState, tuple[webhook.WebhookCommand, ...]]:
+        return webhook.step(state, inp)
+
+    def describe(self) -> dict[str, Any]:
+        return {"client": "webhook", "version": webhook.__version__, "config": self.config.to_dict()}
+
+
+def model_from_header(header: dict[str, Any]) -> Reducer:
     """Rebuild the reducer a journal header's ``client`` names; raise JournalError if it cannot."""
     client = header.get("client")
     if not isinstance(client, dict):
@@ -24,6 +45,8 @@ def model_from_header(header: dict[str, Any]) -> ClientModel:
     try:
         if kind == "core":
             return CoreClient(core.Config.from_dict(dict(client.get("config") or {})))
+        if kind == "webhook":
+            return WebhookClient(webhook.WebhookConfig.from_dict(dict(client.get("config") or {})))
         if kind == "legacy":
             from .legacy import LegacyConfig, LegacyModel
             return LegacyModel(LegacyConfig(**dict(client.get("config") or {})))

@@ -57,6 +57,7 @@ def _new_modules(module: str = "qqgate.core") -> tuple[list[str], set[str]]:
 
 
 @pytest.mark.parametrize("module, part", [("qqgate.core", "qqgate.core._step"),
+                                          ("qqgate.core.webhook", "qqgate.core.webhook._step"),
                                           ("qqgate.core.journal", "qqgate.core.journal._verify")])
 def test_importing_core_loads_no_io_clock_or_randomness_module(module: str, part: str) -> None:
     new, _ = _new_modules(module)
@@ -65,7 +66,7 @@ def test_importing_core_loads_no_io_clock_or_randomness_module(module: str, part
     assert hits == [], f"importing {module} loaded {hits}"
 
 
-@pytest.mark.parametrize("module", ["qqgate.core", "qqgate.core.journal"])
+@pytest.mark.parametrize("module", ["qqgate.core", "qqgate.core.webhook", "qqgate.core.journal"])
 def test_importing_core_loads_only_stdlib_and_orjson(module: str) -> None:
     new, stdlib = _new_modules(module)
     foreign = sorted({m.split(".")[0] for m in new} - stdlib - {"qqgate", "orjson"})
@@ -74,7 +75,7 @@ def test_importing_core_loads_only_stdlib_and_orjson(module: str) -> None:
 
 def test_the_core_does_not_load_its_journal_format() -> None:
     new, _ = _new_modules("qqgate.core")
-    assert not [m for m in new if m.startswith("qqgate.core.journal")]
+    assert not [m for m in new if m.startswith(("qqgate.core.journal", "qqgate.core.webhook"))]
 
 
 def test_import_probe_detects_a_forbidden_import() -> None:
@@ -86,8 +87,8 @@ def test_import_probe_detects_a_forbidden_import() -> None:
 
 
 def _core_sources() -> list[Path]:
-    files = sorted(CORE_DIR.rglob("*.py"))  # core/ and the journal format, core/journal/
-    assert len(files) >= 10 and any(p.parent.name == "journal" for p in files)
+    files = sorted(CORE_DIR.rglob("*.py"))  # core/, the webhook reducer and the journal format
+    assert len(files) >= 10 and {"journal", "webhook"} <= {p.parent.name for p in files}
     return files
 
 

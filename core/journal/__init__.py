@@ -4,7 +4,8 @@ A journal is JSON lines: a header (``_header``: format, the recorded reducer, se
 then one record per step (``_records``: the input and the commands it produced, encoded by
 ``_codec``, secrets replaced by ``_redact``). ``_reader`` parses lines back, ``_verify``
 replays them through a reducer and reports the first divergence. No module here opens a file,
-reads a clock or imports anything of qqgate but the core: the simulator, the live shell's
+reads a clock or imports anything of qqgate but the core (the WebSocket core and its sibling,
+the webhook reducer ``core.webhook``, whose steps are journaled the same way): the simulator, the live shell's
 store (``io_shell.journal``) and ``qqgate replay`` all build on it::
 
     lines = journal_lines(journal_header(describe_core(config), seed=1), steps)
@@ -14,18 +15,18 @@ store (``io_shell.journal``) and ``qqgate replay`` all build on it::
 Errors: ``JournalError`` and its subclasses (``CodecError`` here, the store's own beside it).
 """
 
-from ._codec import decode_command, decode_input, encode_command, encode_input
+from ._codec import JournalCommand, JournalInput, decode_command, decode_input, encode_command, encode_input
 from ._errors import CodecError, JournalError
-from ._header import FORMAT, FORMAT_VERSION, describe_core, header_record, journal_header
+from ._header import FORMAT, FORMAT_VERSION, describe_core, describe_webhook, header_record, journal_header
 from ._reader import Journal, read_journal
 from ._records import Step, header_line, journal_lines, step_line, step_record
 from ._redact import Redactor
 from ._verify import Divergence, Reducer, VerifyResult, verify
 
 __all__ = [
-    "decode_command", "decode_input", "encode_command", "encode_input",
+    "JournalCommand", "JournalInput", "decode_command", "decode_input", "encode_command", "encode_input",
     "CodecError", "JournalError",
-    "FORMAT", "FORMAT_VERSION", "describe_core", "header_record", "journal_header",
+    "FORMAT", "FORMAT_VERSION", "describe_core", "describe_webhook", "header_record", "journal_header",
     "Journal", "read_journal",
     "Step", "header_line", "journal_lines", "step_line", "step_record",
     "Redactor",

@@ -6,21 +6,29 @@ value, tuples as lists). ``decode_input``/``decode_command`` invert them and rai
 CodecError on anything malformed. Bytes (binary frames) are encoded as
 ``{"$bytes": "<hex>"}`` so that a replay reproduces binary-frame rejections too.
 
-The known types are the members of ``core.Input`` and ``core.Command``: a type the core adds
-is journaled without touching this module.
+The known types are the members of ``core.Input`` and ``core.Command`` and of the webhook
+reducer's ``core.webhook.WebhookInput`` and ``WebhookCommand`` (the two share the core's
+``Start``, ``Stop``, ``DispatchSettled``, ``Deliver``, ``StatusChanged``, ``Fatal`` and ``Log``):
+a type either reducer adds is journaled without touching this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from .. import Command, Deliver, Dispatch, GatewayResolved, Input, Phase, SessionStartLimit, StatusChanged
+from ..webhook import WebhookCommand, WebhookInput
 from ._errors import CodecError
 
-_INPUT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_args(Input)}
-_COMMAND_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_args(Command)}
+JournalInput = Union[Input, WebhookInput]
+"""Any input a journal may hold: the WebSocket core's or the webhook reducer's."""
+JournalCommand = Union[Command, WebhookCommand]
+"""Any command a journal may hold."""
+
+_INPUT_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_args(JournalInput)}
+_COMMAND_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in typing.get_args(JournalCommand)}
 
 Text = Callable[[str], str]
 """A function applied to every string of an encoded record (redaction)."""
@@ -75,7 +83,7 @@ def _plain(value: Any, text: Text | None) -> Any:
     return value
 
 
-def encode_input(inp: Input, text: Text | None = None) -> dict[str, Any]:
+def encode_input(inp: JournalInput, text: Text | None = None) -> dict[str, Any]:
     """``{"type": "FrameReceived", "at": 1.5, "conn": 1, "text": "..."}`` for an input.
 
     ``text``, when given, is applied to every string value (not to keys): ``Redactor.text``.
@@ -83,7 +91,7 @@ def encode_input(inp: Input, text: Text | None = None) -> dict[str, Any]:
     return _plain_with_type(inp, text)
 
 
-def encode_command(cmd: Command, text: Text | None = None) -> dict[str, Any]:
+def encode_command(cmd: JournalCommand, text: Text | None = None) -> dict[str, Any]:
     """``{"type": "SendFrame", "conn": 1, "text": "..."}`` for a command; ``text`` as for inputs."""
     return _plain_with_type(cmd, text)
 
@@ -115,7 +123,7 @@ def _build(cls: type[Any], fields_in: dict[str, Any], kind: str) -> Any:
         raise CodecError(f"{kind} {cls.__name__}: {exc}") from None
 
 
-def decode_input(record: Any) -> Input:
+def decode_input(record: Any) -> JournalInput:
     """Invert ``encode_input``; raise CodecError on a malformed record."""
     if not isinstance(record, dict) or record.get("type") not in _INPUT_TYPES:
         raise CodecError(f"not an input record: {str(record)[:120]}")
@@ -125,11 +133,11 @@ def decode_input(record: Any) -> Input:
         body["session_start_limit"] = _build(SessionStartLimit, body["session_start_limit"], "input")
     if not isinstance(body.get("at"), (int, float)) or isinstance(body.get("at"), bool):
         raise CodecError(f"input {cls.__name__} has no numeric 'at'")
-    result: Input = _build(cls, body, "input")
+    result: JournalInput = _build(cls, body, "input")
     return result
 
 
-def decode_command(record: Any) -> Command:
+def decode_command(record: Any) -> JournalCommand:
     """Invert ``encode_command``; raise CodecError on a malformed record."""
     if not isinstance(record, dict) or record.get("type") not in _COMMAND_TYPES:
         raise CodecError(f"not a command record: {str(record)[:120]}")
@@ -142,5 +150,5 @@ def decode_command(record: Any) -> Command:
             body["phase"] = Phase(body["phase"])
         except ValueError:
             raise CodecError(f"unknown phase {body['phase']!r}") from None
-    result: Command = _build(cls, body, "command")
+    result: JournalCommand = _build(cls, body, "command")
     return result

@@ -7,7 +7,9 @@ Schema (a JSON object; keys in this order, optional ones left out when not known
     format_version     2 (FORMAT_VERSION); a reader refuses any other
     client             the reducer that was recorded, enough to rebuild it for a replay:
                        {"client": "core", "version": ..., "config": core.Config.to_dict()}
-                       (``describe_core``) or the legacy model's own description
+                       (``describe_core``), the webhook reducer:
+                       {"client": "webhook", "version": ..., "config": WebhookConfig.to_dict()}
+                       (``describe_webhook``), or the legacy model's own description
     scenario           simulated runs: the scenario's name
     seed               the seed of the run (the core's PRNG; the simulated world's)
     hours              simulated runs: simulated hours
@@ -24,6 +26,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .. import Config, __version__
+from .. import webhook
 
 FORMAT = "qqgate-journal"
 FORMAT_VERSION = 2  # 2: ResolveGateway.token, Dispatch.session_epoch, DispatchSettled.session_epoch
@@ -32,6 +35,11 @@ FORMAT_VERSION = 2  # 2: ResolveGateway.token, Dispatch.session_epoch, DispatchS
 def describe_core(config: Config) -> dict[str, Any]:
     """The ``client`` field of a journal recorded with the core and ``config``."""
     return {"client": "core", "version": __version__, "config": config.to_dict()}
+
+
+def describe_webhook(config: webhook.WebhookConfig) -> dict[str, Any]:
+    """The ``client`` field of a journal recorded with the webhook reducer and ``config``."""
+    return {"client": "webhook", "version": webhook.__version__, "config": config.to_dict()}
 
 
 def journal_header(client: Mapping[str, Any], *, seed: int, scenario: str | None = None,

@@ -14,8 +14,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .. import Input
-from ._codec import decode_input
+from ._codec import JournalInput, decode_input
 from ._errors import CodecError, JournalError
 from ._header import FORMAT, FORMAT_VERSION
 
@@ -25,7 +24,7 @@ class Journal:
     """A parsed journal: the header record and the steps as (line number, input, recorded commands)."""
 
     header: dict[str, Any]
-    steps: list[tuple[int, Input, list[Any]]] = field(default_factory=list)
+    steps: list[tuple[int, JournalInput, list[Any]]] = field(default_factory=list)
     truncated_tail: bool = False
     """True when the last line was cut short (no newline, not JSON: a killed writer); it is ignored."""
 
@@ -90,7 +89,7 @@ def _header(record: Any, index: int) -> dict[str, Any]:
     return record
 
 
-def _step(record: Any, index: int) -> tuple[int, Input, list[Any]]:
+def _step(record: Any, index: int) -> tuple[int, JournalInput, list[Any]]:
     if not isinstance(record, dict) or record.get("type") != "step":
         raise JournalError(f"line {index}: not a step record")
     try:

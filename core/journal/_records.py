@@ -17,16 +17,15 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import orjson
 
-from .. import Command, Input
-from ._codec import encode_command, encode_input
+from ._codec import JournalCommand, JournalInput, encode_command, encode_input
 from ._header import header_record
 from ._redact import Redactor
 
-Step = tuple[Input, tuple[Command, ...]]
-"""One step of a run: the input and the commands the reducer returned for it."""
+Step = tuple[JournalInput, tuple[JournalCommand, ...]]
+"""One step of a run: the input and the commands the reducer (the core or the webhook reducer) returned for it."""
 
 
-def step_record(i: int, inp: Input, commands: tuple[Command, ...], redactor: Redactor) -> dict[str, Any]:
+def step_record(i: int, inp: JournalInput, commands: tuple[JournalCommand, ...], redactor: Redactor) -> dict[str, Any]:
     """The journal record of step ``i`` (counting from 1) with secrets redacted.
 
     Registers the token of a TokenIssued input with ``redactor`` first, so steps must be
@@ -38,7 +37,7 @@ def step_record(i: int, inp: Input, commands: tuple[Command, ...], redactor: Red
             "commands": [encode_command(c, text) for c in commands]}
 
 
-def step_line(i: int, inp: Input, commands: tuple[Command, ...], redactor: Redactor) -> bytes:
+def step_line(i: int, inp: JournalInput, commands: tuple[JournalCommand, ...], redactor: Redactor) -> bytes:
     """``step_record`` as a journal line, without its newline.
 
     Raises TypeError (orjson's) for a value that is not JSON-serializable.

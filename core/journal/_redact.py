@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import Input, TokenIssued
+from .. import TokenIssued
 
 
 class Redactor:
@@ -34,7 +34,7 @@ class Redactor:
         if secret and secret not in self._secrets:
             self._secrets[secret] = f"«{label}»"
 
-    def see_input(self, inp: Input) -> None:
+    def see_input(self, inp: object) -> None:
         """Register the token of a TokenIssued input before it is recorded."""
         if isinstance(inp, TokenIssued) and isinstance(inp.token, str) and inp.token not in self._secrets:
             self._tokens += 1

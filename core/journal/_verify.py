@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .. import Command, Input
-from ._codec import encode_command, encode_input
+from ._codec import JournalCommand, encode_command, encode_input
 from ._reader import Journal
 
 
@@ -22,7 +21,9 @@ class Reducer(Protocol):
 
     def initial_state(self) -> Any: ...
 
-    def step(self, state: Any, inp: Input) -> tuple[Any, tuple[Command, ...]]: ...
+    def step(self, state: Any, inp: Any) -> tuple[Any, tuple[JournalCommand, ...]]: ...
+    # ``inp`` is Any: a journal holds the inputs of the reducer its header names (the core's,
+    # the webhook reducer's), and each reducer takes only its own.
 
 
 @dataclass(frozen=True)
