@@ -282,7 +282,8 @@ __all__ = [
 
 
 # -- after the whole suite, no file written contains a secret or token ------------------------------
-SUITE_SECRETS = ("client-secret-XYZZY-42", "client-secret-6b1f0e9a", "live-secret-QWERTY", "s3cret", "chaos-secret")
+SUITE_SECRETS = ("client-secret-XYZZY-42", "client-secret-6b1f0e9a", "live-secret-QWERTY", "s3cret", "chaos-secret",
+                 "webhook-secret-7c0d3e9a")
 """Client secrets the tests hand to qqgate (shorter throwaway ones, like "s", cannot be searched for)."""
 TOKEN_PATTERNS = (re.compile(rb"chaos-\d+-[0-9a-f]{16}"), re.compile(rb"sim-token-\d+"))
 """Access tokens as the chaos gateway and the simulator issue them."""
