@@ -34,9 +34,14 @@ def _stamp() -> str:
 def run(*, sandbox: bool = False, api_base: str | None = None, token_url: str | None = None,
         insecure: bool = False, journal: str | None = None, no_journal: bool = False,
         intents: int | None = None, duration_s: float | None = None, seed: int | None = None,
-        log_level: str = "warning") -> int:
+        log_level: str = "warning", transport: str = "websocket", listen: tuple[str, int] | None = None,
+        timestamp_window_s: float | None = None) -> int:
     """Run the gateway until Ctrl-C, SIGTERM, ``duration_s`` seconds or a final Fatal; return the
     exit status (0 after a clean stop, 1 after a final Fatal, 2 on bad usage).
+
+    ``transport`` "webhook" receives QQ's HTTP callbacks on ``listen`` (host, port) instead
+    (``io_shell.webhook._run``; ``timestamp_window_s`` is its replay guard); the REST options
+    do not apply to it.
 
     ``api_base``/``token_url`` None: the production (``sandbox``: the sandbox) endpoints;
     ``insecure``: no TLS verification, and cleartext endpoints off this machine allowed;
@@ -44,6 +49,10 @@ def run(*, sandbox: bool = False, api_base: str | None = None, token_url: str | 
     to journal nothing; ``intents`` None: the core's default; ``seed`` None: a random one;
     ``log_level``: debug, info, warning or error (stderr).
     """
+    if transport == "webhook":
+        from .webhook._run import run_webhook
+        return run_webhook(listen=listen or ("127.0.0.1", 8443), journal=journal, no_journal=no_journal,
+                           duration_s=duration_s, log_level=log_level, timestamp_window_s=timestamp_window_s)
     import orjson
 
     from qqgate import core

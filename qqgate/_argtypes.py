@@ -111,3 +111,13 @@ def seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError("must be > 0 seconds")
     return value
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) → (host, port); port 0 picks any free port."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:8443, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, port(port_text)

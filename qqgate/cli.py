@@ -7,7 +7,8 @@ work with plain values; no code below it sees an ``argparse.Namespace``:
     simulate, replay, incidents    qqgate.replay (_subcommands; _log_replay for a text log)
     soak, fuzz, crash-test         qqgate.replay.checks (_soak_command, _fuzz_command, ...)
     gateway                        qqgate.replay (_gateway_command: the chaos gateway)
-    run                            qqgate.io_shell (_run_command: a live bot)
+    run                            qqgate.io_shell (_run_command: a live bot; webhook._run for
+                                   --transport webhook)
     export                         qqgate.io_shell.journal (_export_command)
 
 Parts are imported when their subcommand runs, so a subcommand loads only what it uses (``qqgate
@@ -273,7 +274,8 @@ def _run(args: argparse.Namespace) -> int:
     from qqgate.io_shell._run_command import run
     return run(sandbox=args.sandbox, api_base=args.api_base, token_url=args.token_url, insecure=args.insecure,
                journal=args.journal, no_journal=args.no_journal, intents=args.intents,
-               duration_s=args.duration, seed=args.seed, log_level=args.log_level)
+               duration_s=args.duration, seed=args.seed, log_level=args.log_level,
+               transport=args.transport, listen=args.listen, timestamp_window_s=args.timestamp_window)
 
 
 def _add_run(sub: Subparsers) -> None:
@@ -283,7 +285,16 @@ def _add_run(sub: Subparsers) -> None:
         description="Connect to the QQ Bot gateway with the qqgate core (credentials from "
                     "QQ_APP_ID and QQ_CLIENT_SECRET), print one line per status change, dispatch "
                     "and fatal condition, and journal every step. Ctrl-C stops cleanly.",
-        epilog="Example: QQ_APP_ID=102000000 QQ_CLIENT_SECRET=... qqgate run --sandbox --duration 600")
+        epilog="Examples: QQ_APP_ID=102000000 QQ_CLIENT_SECRET=... qqgate run --sandbox --duration 600 | "
+               "QQ_APP_ID=... QQ_CLIENT_SECRET=... qqgate run --transport webhook --listen 127.0.0.1:8443")
+    p.add_argument("--transport", choices=("websocket", "webhook"), default="websocket",
+                   help="websocket: connect to the gateway (default); webhook: receive QQ's HTTP callbacks "
+                        "on --listen (plain HTTP: put a TLS reverse proxy on port 80, 443, 8080 or 8443 in front)")
+    p.add_argument("--listen", type=types.listen_address, default=None, metavar="HOST:PORT",
+                   help="with --transport webhook: the address to receive callbacks on (default 127.0.0.1:8443)")
+    p.add_argument("--timestamp-window", type=types.seconds, default=None, metavar="S",
+                   help="with --transport webhook: refuse callbacks signed more than S seconds from this "
+                        "host's clock (a replay guard; default 300)")
     p.add_argument("--sandbox", action="store_true",
                    help="use the sandbox API base (https://sandbox.api.sgroup.qq.com)")
     p.add_argument("--api-base", metavar="URL", default=None,
