@@ -121,3 +121,23 @@ def listen_address(text: str) -> tuple[str, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, port(port_text)
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    value = _integer(text, "must be an integer, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+WEBHOOK_FAULTS = ("bad_signature", "stale_timestamp", "duplicate", "out_of_order", "late_answer")
+
+
+def webhook_fault(text: str) -> tuple[str, float]:
+    """``NAME=P``: a webhook fault (one of WEBHOOK_FAULTS) and the share of events it hits, 0..1."""
+    name, sep, value = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not sep or name not in WEBHOOK_FAULTS:
+        raise argparse.ArgumentTypeError(f"expected NAME=P with NAME one of {', '.join(WEBHOOK_FAULTS)}, got {text!r}")
+    return name, probability(value)

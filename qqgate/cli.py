@@ -6,7 +6,8 @@ work with plain values; no code below it sees an ``argparse.Namespace``:
 
     simulate, replay, incidents    qqgate.replay (_subcommands; _log_replay for a text log)
     soak, fuzz, crash-test         qqgate.replay.checks (_soak_command, _fuzz_command, ...)
-    gateway                        qqgate.replay (_gateway_command: the chaos gateway)
+    gateway                        qqgate.replay (_gateway_command: the chaos gateway;
+                                   _webhook_command: its webhook mode)
     run                            qqgate.io_shell (_run_command: a live bot; webhook._run for
                                    --transport webhook)
     export                         qqgate.io_shell.journal (_export_command)
@@ -236,6 +237,18 @@ def _add_crash_test(sub: Subparsers) -> None:
 
 
 def _gateway(args: argparse.Namespace) -> int:
+    if args.webhook is not None:
+        from qqgate.replay._webhook_command import serve_webhook
+        from qqgate.replay.world.gateway import WebhookFaults, WebhookSpec
+        try:
+            spec = WebhookSpec(args.webhook, app_id=os.environ.get("QQ_APP_ID", "").strip() or "102000000",
+                               messages=args.webhook_messages or None, interval_s=args.webhook_interval,
+                               faults=WebhookFaults(**dict(args.webhook_fault or [])), seed=args.seed)
+            spec.validate_spec()
+        except ValueError as exc:
+            sys.stderr.write(f"qqgate gateway: {exc}\n")
+            return 2
+        return serve_webhook(spec, port=args.port, duration_s=args.duration, quiet=args.quiet)
     from qqgate.replay._gateway_command import build_world, serve
     world = build_world(args.scenario, message_interval_s=args.message_interval,
                         duplicate_probability=args.duplicate_probability, session_cycle_s=args.session_cycle,
@@ -267,6 +280,16 @@ def _add_gateway(sub: Subparsers) -> None:
                    help="model seconds of client silence before the server drops the connection "
                         "(default: the world's, 60; raise it for clients with a fixed heartbeat, like botpy's 30 s)")
     p.add_argument("--quiet", action="store_true", help="print only the listening line and the summary")
+    p.add_argument("--webhook", default=None, metavar="URL",
+                   help="webhook mode: validate URL with op 13, then POST the events there as signed HTTP "
+                        "callbacks (secret from QQ_CLIENT_SECRET), retried up to 3 times with the same id")
+    p.add_argument("--webhook-messages", type=types.non_negative_int, default=100, metavar="N",
+                   help="webhook mode: events to post, then stop and judge (0: until stopped; default 100)")
+    p.add_argument("--webhook-interval", type=types.non_negative, default=0.2, metavar="S",
+                   help="webhook mode: mean wall seconds between events (default 0.2)")
+    p.add_argument("--webhook-fault", type=types.webhook_fault, action="append", metavar="NAME=P",
+                   help="webhook mode: inject a fault into a share P of the events; NAME is bad_signature, "
+                        "stale_timestamp, duplicate, out_of_order or late_answer (repeatable)")
     p.set_defaults(func=_gateway)
 
 

@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from typing import Any
 
 DEFAULT_JOURNAL = "./qqgate-journal.sqlite"
+_printing = threading.Lock()
+
+
+def _say(text: str) -> None:
+    """One stdout line, stamped like the gateway run's (``HH:MM:SS.mmm text``)."""
+    now = time.time()
+    stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+    with _printing:
+        print(f"{stamp} {text}", flush=True)
 
 
 def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journal: bool = False,
@@ -38,9 +49,9 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
 
     from qqgate import core
     from qqgate.core import webhook
+    from qqgate.core.journal import Redactor
 
     from .._config import ShellConfigError
-    from .._run_command import _say
     from ._config import ALLOWED_PORTS, ReceiverConfig
     from ._receiver import WebhookReceiver
     from ._server import ReceiverServer
@@ -58,18 +69,22 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
         return 2
 
     done: Any = gevent.event.Event()
+    redactor = Redactor(config.secrets)  # every printed line: the secret never reaches stdout
+
+    def say(text: str) -> None:
+        _say(redactor.text(text))
 
     def on_status(change: core.StatusChanged) -> None:
-        _say(f"status {change.phase.value}: {change.detail}")
+        say(f"status {change.phase.value}: {change.detail}")
 
     def on_fatal(fatal: core.Fatal) -> None:
-        _say(f"FATAL {'retryable' if fatal.retryable else 'final'}: {fatal.reason}")
+        say(f"FATAL {'retryable' if fatal.retryable else 'final'}: {fatal.reason}")
 
     def on_dispatch(dispatch: core.Dispatch) -> None:
         body = orjson.dumps(dispatch.data).decode("utf-8", "replace")
         if len(body) > 300:
             body = body[:297] + "..."
-        _say(f"dispatch s={dispatch.seq} {dispatch.event_type} id={dispatch.event_id}: {body}")
+        say(f"dispatch s={dispatch.seq} {dispatch.event_type} id={dispatch.event_id}: {body}")
 
     receiver = WebhookReceiver(config, on_dispatch=on_dispatch, on_fatal=on_fatal, on_status=on_status)
     try:
@@ -85,12 +100,12 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
         print(f"qqgate run: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         receiver.stop()
         return 2
-    _say(f"listening on {server.url} (webhook; Ed25519 public key {receiver.public_key_hex})")
+    say(f"listening on {server.url} (webhook; Ed25519 public key {receiver.public_key_hex})")
     if server.port not in ALLOWED_PORTS:
-        _say(f"note: QQ calls back on ports {', '.join(map(str, ALLOWED_PORTS))} only: "
+        say(f"note: QQ calls back on ports {', '.join(map(str, ALLOWED_PORTS))} only: "
              "put a TLS reverse proxy on one of them in front of this address")
     if receiver.journal_session_id is not None:
-        _say(f"journal {config.journal} session {receiver.journal_session_id}")
+        say(f"journal {config.journal} session {receiver.journal_session_id}")
     handlers = [gevent.signal_handler(sig, done.set) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
         done.wait(timeout=duration_s)
@@ -100,7 +115,7 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
         server.stop()
         clean = receiver.stop()
     counters = receiver.status().counters
-    _say(f"stopped: phase={receiver.status().phase} deliveries={counters.get('deliveries', 0)} "
+    say(f"stopped: phase={receiver.status().phase} deliveries={counters.get('deliveries', 0)} "
          f"duplicates={counters.get('duplicates_dropped', 0)} "
          f"rejected={counters.get('signature_rejected', 0) + counters.get('stale_rejected', 0)} "
          f"malformed={counters.get('malformed_rejected', 0)} validations={counters.get('validations', 0)} "
