@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import _journal, _realsock, _reducer, _sessions, _simulation
+from . import _journal, _realsock, _reducer, _sessions, _simulation, _webhook
 from ._stats import Figure, render
 
 
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     figures += _journal.measure(quick)
     figures += _realsock.measure(quick)
     figures += _sessions.measure(quick)
+    figures += _webhook.measure(quick)
     text = render(figures, "quick" if quick else "full")
     sys.stdout.write(text)
     args.out.write_text(text, encoding="utf-8")
