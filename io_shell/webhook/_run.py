@@ -1,31 +1,29 @@
 """What ``qqgate run --transport webhook`` does: receive one bot's callbacks and print what happens.
 
-The same lines as the WebSocket run (one per status change, dispatch and Fatal on stdout;
-logs on stderr), the same journal, the same exit statuses: 0 after a clean stop (Ctrl-C,
-SIGTERM or ``--duration``), 2 on bad usage (missing credentials, an address that cannot be
-bound, an unusable journal target). The receiver speaks plain HTTP: QQ calls HTTPS on port
-80, 443, 8080 or 8443 only, so in production a TLS reverse proxy on one of them forwards to
-it (README, "Webhook").
+The same lines as the WebSocket run (one per status change, dispatch and Fatal on stdout, every
+line redacted; logs on stderr), the same journal, the same exit statuses: 0 after a clean stop
+(Ctrl-C, SIGTERM or ``--duration``), 2 on bad usage (missing credentials, an address that
+cannot be bound, an unusable journal target). No monkey-patching: the server runs on the
+runtime's own thread (``ReceiverServer``), the main thread waits for a signal or the duration.
+The receiver speaks plain HTTP: QQ calls HTTPS on port 80, 443, 8080 or 8443 only, so in
+production a TLS reverse proxy on one of them forwards to it (README, "Webhook").
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
 from typing import Any
 
 DEFAULT_JOURNAL = "./qqgate-journal.sqlite"
-_printing = threading.Lock()
 
 
-def _say(text: str) -> None:
-    """One stdout line, stamped like the gateway run's (``HH:MM:SS.mmm text``)."""
+def _stamp() -> str:
     now = time.time()
-    stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
-    with _printing:
-        print(f"{stamp} {text}", flush=True)
+    return time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
 
 
 def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journal: bool = False,
@@ -37,19 +35,10 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
     ``journal``: a SQLite path or postgresql:// URL (None: DEFAULT_JOURNAL), ``no_journal``
     to journal nothing; ``timestamp_window_s`` None: the reducer's default (300 s).
     """
-    from gevent import monkey  # type: ignore[import-untyped]
-
-    if not monkey.is_module_patched("socket"):
-        monkey.patch_all()
-    import signal
-
-    import gevent
-    import gevent.event  # type: ignore[import-untyped]
     import orjson
 
     from qqgate import core
     from qqgate.core import webhook
-    from qqgate.core.journal import Redactor
 
     from .._config import ShellConfigError
     from ._config import ALLOWED_PORTS, ReceiverConfig
@@ -68,11 +57,14 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
         print(f"qqgate run: {exc}", file=sys.stderr)
         return 2
 
-    done: Any = gevent.event.Event()
-    redactor = Redactor(config.secrets)  # every printed line: the secret never reaches stdout
+    done = threading.Event()
+    printing = threading.Lock()
+    holder: list[WebhookReceiver] = []
 
     def say(text: str) -> None:
-        _say(redactor.text(text))
+        line = f"{_stamp()} {holder[0].redact(text) if holder else text}"
+        with printing:
+            print(line, flush=True)
 
     def on_status(change: core.StatusChanged) -> None:
         say(f"status {change.phase.value}: {change.detail}")
@@ -87,10 +79,11 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
         say(f"dispatch s={dispatch.seq} {dispatch.event_type} id={dispatch.event_id}: {body}")
 
     receiver = WebhookReceiver(config, on_dispatch=on_dispatch, on_fatal=on_fatal, on_status=on_status)
+    holder.append(receiver)
     try:
         receiver.start()
     except Exception as exc:  # noqa: BLE001 - an unusable journal target is a usage error
-        print(f"qqgate run: cannot start: {exc}", file=sys.stderr)
+        print(f"qqgate run: cannot start: {receiver.redact(str(exc))}", file=sys.stderr)
         return 2
     host, port = listen
     server = ReceiverServer(receiver, host, port)
@@ -103,21 +96,27 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
     say(f"listening on {server.url} (webhook; Ed25519 public key {receiver.public_key_hex})")
     if server.port not in ALLOWED_PORTS:
         say(f"note: QQ calls back on ports {', '.join(map(str, ALLOWED_PORTS))} only: "
-             "put a TLS reverse proxy on one of them in front of this address")
+            "put a TLS reverse proxy on one of them in front of this address")
     if receiver.journal_session_id is not None:
         say(f"journal {config.journal} session {receiver.journal_session_id}")
-    handlers = [gevent.signal_handler(sig, done.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    previous = {sig: signal.signal(sig, lambda _sig, _frame: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        done.wait(timeout=duration_s)
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while not done.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            done.wait(0.5 if left is None else min(0.5, left))
     finally:
-        for handler in handlers:
-            handler.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
         clean = receiver.stop()
-    counters = receiver.status().counters
-    say(f"stopped: phase={receiver.status().phase} deliveries={counters.get('deliveries', 0)} "
-         f"duplicates={counters.get('duplicates_dropped', 0)} "
-         f"rejected={counters.get('signature_rejected', 0) + counters.get('stale_rejected', 0)} "
-         f"malformed={counters.get('malformed_rejected', 0)} validations={counters.get('validations', 0)} "
-         f"handler_errors={counters.get('handler_errors', 0)}" + ("" if clean else " (events left unhandled)"))
+    status = receiver.status()
+    counters = status.counters
+    say(f"stopped: phase={status.phase} deliveries={counters.get('deliveries', 0)} "
+        f"duplicates={counters.get('duplicates_dropped', 0)} "
+        f"rejected={counters.get('signature_rejected', 0) + counters.get('stale_rejected', 0)} "
+        f"malformed={counters.get('malformed_rejected', 0)} validations={counters.get('validations', 0)} "
+        f"handler_errors={counters.get('handler_errors', 0)}" + ("" if clean else " (events left unhandled)"))
     return 0
