@@ -62,7 +62,7 @@ def rows() -> list[WRow]:
         WRow("webhook: receiver down 3 s (clean restart)", outage=("term", 3.0)),
         WRow("webhook: receiver killed (SIGKILL), down 3 s", outage=("kill", 3.0)),
         WRow("webhook: receiver down 12 s (longer than QQ's retries)", outage=("term", 12.0)),
-        WRow("webhook: all faults at once (30 % each) + redelivery across a restart",
+        WRow("webhook: all faults at once (30 % each) + a restart (redeliveries across it)",
              WebhookFaults(bad_signature=0.3, stale_timestamp=0.3, duplicate=0.3, out_of_order=0.3, late_answer=0.3),
              outage=("term", 2.0)),
     ]
@@ -229,8 +229,9 @@ def render(results: list[WResult], quick: bool) -> str:
               "- handled once / lost / dup: from the `dispatch ... id=...` lines the receiver's handler printed "
               "(every process of the row): numbers handled exactly once, never, and extra times. QQ gave up: "
               "events whose every attempt failed. retries: attempts beyond the first.",
-              "- A redelivery reaching a restarted process for an event the previous process handled is a "
-              "duplicate unless the dedupe window survives the restart (restart from the journal)."]
+              "- A restarted process restores from the journal store (`ReceiverConfig.restore`): the event ids the "
+              "process before handled stay deduplicated, and events it acknowledged but never handled are "
+              "delivered again; QQ itself never redelivers an event it saw acknowledged."]
     return "\n".join(lines) + "\n"
 
 

@@ -279,9 +279,53 @@ def test_config_is_checked_and_round_trips() -> None:
         WebhookConfig.from_dict({"window": 1})
 
 
+# -- a restart: what the journal kept -----------------------------------------------------------------
+def test_a_restore_before_start_dedupes_the_handled_and_delivers_the_unhandled_again() -> None:
+    old = core.Dispatch(7, "C2C_MESSAGE_CREATE", "EV-7", {"content": "seven"}, "EV-7", 0)
+    r = Receiver(start=False)
+    commands = r.feed(webhook.CallbacksRestored(0.0, ("EV-1", "EV-2"), (old,)))
+    assert delivered(commands) == [core.Dispatch(1, "C2C_MESSAGE_CREATE", "EV-7", {"content": "seven"}, "EV-7", 0)]
+    r.feed(Start(0.5))
+    for key in ("EV-1", "EV-2", "EV-7"):
+        assert delivered(r.post(event_body(key))) == []  # redeliveries of what the process before took
+    assert delivered(r.post(event_body("EV-8")))[0].seq == 2
+    assert r.state.counters.restored_deliveries == 1
+    late = r.feed(webhook.CallbacksRestored(9.0, ("EV-9",)))  # once, before Start only
+    assert [c.event for c in late if isinstance(c, core.Log)] == ["restore_ignored"]
+
+
+def test_rehydration_folds_a_session_into_what_a_new_receiver_must_remember() -> None:
+    r = Receiver()
+    for n in range(1, 5):
+        r.post(event_body(f"EV-{n}", n))
+    r.settle(1)
+    r.settle(3)
+    r.post(event_body("EV-1", 1))  # a redelivery: nothing new to remember
+    folded = webhook.WebhookRehydration()
+    for inp, commands in r.steps:
+        assert folded.apply(inp) == commands  # the fold is the run, step for step
+    restored = folded.restored(42.0)
+    assert restored is not None and restored.at == 42.0
+    assert restored.dedupe_keys == ("EV-1", "EV-3")
+    assert [d.event_id for d in restored.unhandled] == ["EV-2", "EV-4"]
+    # a second restart before those two were handled remembers them again
+    r2 = Receiver(start=False)
+    r2.feed(restored)
+    r2.feed(Start(43.0))
+    again = webhook.WebhookRehydration()
+    for inp, _ in r2.steps:
+        again.apply(inp)
+    second = again.restored(50.0)
+    assert second is not None and [d.event_id for d in second.unhandled] == ["EV-2", "EV-4"]
+    assert webhook.WebhookRehydration().restored(1.0) is None  # an empty journal leaves nothing
+
+
 # -- the journal: the same format, a webhook session replays to identical commands -------------------
 def session() -> Receiver:
-    r = Receiver()
+    r = Receiver(start=False)
+    r.feed(webhook.CallbacksRestored(0.0, ("EV-0",), (core.Dispatch(3, "C2C_MESSAGE_CREATE", "EV-00", {"a": [1]},
+                                                                    "EV-00", 0),)))
+    r.feed(Start(0.0))
     r.post(VALIDATION)
     for n in range(1, 6):
         r.post(event_body(f"EV-{n}", n))
@@ -290,7 +334,7 @@ def session() -> Receiver:
     r.post(event_body("EV-9"), signature=Signature.INVALID)
     r.post(event_body("EV-8"), received_unix_s=NOW_UNIX + 900)
     r.post(b"\xff not utf-8")
-    for n in range(1, 7):
+    for n in range(1, 8):
         r.settle(n)
     r.feed(Stop(10.0))
     return r

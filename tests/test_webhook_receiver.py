@@ -310,3 +310,61 @@ def test_the_secret_never_reaches_logs_status_or_reprs(caplog: pytest.LogCapture
     with pytest.raises(Exception) as info:
         ReceiverConfig(app_id="", client_secret=SECRET)
     assert SECRET not in str(info.value)
+
+
+def test_a_restart_restores_handled_ids_and_delivers_unhandled_events_again(tmp_path: Path) -> None:
+    store = str(tmp_path / "restart.sqlite")
+    release = threading.Event()
+    first_seen: list[str | None] = []
+
+    def stuck_on_e2(dispatch: core.Dispatch) -> None:
+        first_seen.append(dispatch.event_id)
+        if dispatch.event_id == "E2":
+            release.wait(10)  # the process "dies" with E2 acknowledged but not handled
+
+    a = Bot(journal=store, on_dispatch=stuck_on_e2, drain_timeout_s=0.3)
+    a.receiver.start()
+    try:
+        assert a.post(event("E1", 1))[0] == a.post(event("E2", 2))[0] == 200
+        deadline = time.monotonic() + 5
+        while "E2" not in first_seen and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert a.receiver.stop() is False  # E2 was not handled in time
+    finally:
+        release.set()
+    assert first_seen == ["E1", "E2"]
+    b = Bot(journal=store)
+    b.receiver.start()
+    try:
+        assert b.receiver.restored_from == a.receiver.journal_session_id
+        b.wait_for(1)
+        assert [d.event_id for d in b.got] == ["E2"]              # delivered again
+        assert b.post(event("E1", 1)) == (200, b'{"op":12,"d":0}')  # QQ's late retry of E1: dropped
+        assert b.post(event("E3", 3))[0] == 200
+        b.wait_for(2)
+        time.sleep(0.05)
+    finally:
+        b.receiver.stop()
+    assert [d.event_id for d in b.got] == ["E2", "E3"]
+    assert b.receiver.status().counters["restored_deliveries"] == 1
+    for session in (a.receiver.journal_session_id, b.receiver.journal_session_id):
+        assert main(["replay", store, "--session", str(session)]) == 0
+    c = Bot(journal=store)  # a third start: everything was handled, nothing comes again
+    c.receiver.start()
+    try:
+        time.sleep(0.1)
+        assert c.got == [] and c.post(event("E2", 2)) == (200, b'{"op":12,"d":0}')
+    finally:
+        c.receiver.stop()
+    assert c.got == []
+
+
+def test_an_unreadable_store_is_logged_and_the_receiver_starts_afresh(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    store = tmp_path / "broken.sqlite"
+    store.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    bot = Bot(journal=str(store), restore=True)
+    with pytest.raises(Exception):  # the journal itself cannot be opened either: a usage error
+        bot.receiver.start()
+    assert bot.receiver.status().counters.get("restore_errors") == 1
+    assert "cannot restore" in caplog.text and SECRET not in caplog.text

@@ -19,7 +19,7 @@ import typing
 from typing import Any, Callable, Union
 
 from .. import Command, Deliver, Dispatch, GatewayResolved, Input, Phase, SessionStartLimit, StatusChanged
-from ..webhook import WebhookCommand, WebhookInput
+from ..webhook import CallbacksRestored, WebhookCommand, WebhookInput
 from ._errors import CodecError
 
 JournalInput = Union[Input, WebhookInput]
@@ -131,6 +131,12 @@ def decode_input(record: Any) -> JournalInput:
     body = {k: _unbytes(v) for k, v in record.items() if k != "type"}
     if cls is GatewayResolved and isinstance(body.get("session_start_limit"), dict):
         body["session_start_limit"] = _build(SessionStartLimit, body["session_start_limit"], "input")
+    if cls is CallbacksRestored:
+        if isinstance(body.get("dedupe_keys"), list):
+            body["dedupe_keys"] = tuple(body["dedupe_keys"])
+        if isinstance(body.get("unhandled"), list):
+            body["unhandled"] = tuple(_build(Dispatch, d, "input") if isinstance(d, dict) else d
+                                      for d in body["unhandled"])
     if not isinstance(body.get("at"), (int, float)) or isinstance(body.get("at"), bool):
         raise CodecError(f"input {cls.__name__} has no numeric 'at'")
     result: JournalInput = _build(cls, body, "input")

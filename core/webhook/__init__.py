@@ -15,15 +15,17 @@ orjson, a test enforces it) and the key, which is the bot secret; a journal must
 neither. The shell verifies, the reducer decides, the journal records the verdict with the
 raw request, and a replay reproduces every decision without the key.
 
-Modules: ``_config`` (WebhookConfig), ``_inputs`` (CallbackReceived, Signature),
+Modules: ``_config`` (WebhookConfig), ``_inputs`` (CallbackReceived, CallbacksRestored, Signature),
 ``_commands`` (Respond, AnswerValidation, the op 12 answers), ``_payload`` (decoding a
-body), ``_state`` (WebhookState, WebhookCounters), ``_step``.
+body), ``_state`` (WebhookState, WebhookCounters), ``_step``, ``_restore`` (WebhookRehydration:
+a journal folded into what a restarted receiver must remember).
 """
 
 from ._commands import ACK, ACK_RETRY, AnswerValidation, Respond, WebhookCommand
 from ._config import WebhookConfig
-from ._inputs import CallbackReceived, Signature, WebhookInput
+from ._inputs import CallbackReceived, CallbacksRestored, Signature, WebhookInput
 from ._payload import Event, Heartbeat, Malformed, Validation, decode_callback
+from ._restore import WebhookRehydration
 from ._state import WebhookCounters, WebhookState, initial_state, next_deadline
 from ._step import step
 
@@ -32,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACK", "ACK_RETRY", "AnswerValidation", "Respond", "WebhookCommand",
     "WebhookConfig",
-    "CallbackReceived", "Signature", "WebhookInput",
+    "CallbackReceived", "CallbacksRestored", "Signature", "WebhookInput", "WebhookRehydration",
     "Event", "Heartbeat", "Malformed", "Validation", "decode_callback",
     "WebhookCounters", "WebhookState", "initial_state", "next_deadline", "step",
     "__version__",

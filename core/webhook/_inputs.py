@@ -1,8 +1,8 @@
 """Inputs of the webhook reducer: what the receiver tells it about each HTTP callback.
 
-The webhook reducer takes the core's own ``Start``, ``Stop`` and ``DispatchSettled`` and one
-input of its own, ``CallbackReceived``: one HTTP POST, with the verdict of its signature check
-already made by the shell. Every input carries ``at``: seconds on the caller's monotonic clock.
+The webhook reducer takes the core's own ``Start``, ``Stop`` and ``DispatchSettled`` and two
+inputs of its own: ``CallbackReceived``, one HTTP POST with the verdict of its signature check
+already made by the shell, and ``CallbacksRestored``, what a restarted receiver's journal kept. Every input carries ``at``: seconds on the caller's monotonic clock.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from .._commands import Dispatch
 from .._inputs import DispatchSettled, Start, Stop
 
 
@@ -57,5 +58,22 @@ class CallbackReceived:
     received_unix_s: float
 
 
-WebhookInput = Union[Start, Stop, CallbackReceived, DispatchSettled]
+@dataclass(frozen=True, slots=True)
+class CallbacksRestored:
+    """A restarted receiver hands over what its journal kept; feed it before ``Start``.
+
+    QQ never delivers again an event it saw acknowledged, so after a restart the receiver
+    itself must remember what the process before it took: ``dedupe_keys`` are the keys of the
+    events it delivered and whose handler returned (a redelivery of one is dropped), oldest
+    first; ``unhandled`` are the events it acknowledged and delivered whose handler never
+    returned (``Dispatch`` as delivered then): they are delivered again, with new delivery
+    numbers. ``core.webhook.WebhookRehydration`` folds a journal into this input.
+    """
+
+    at: float
+    dedupe_keys: tuple[str, ...] = ()
+    unhandled: tuple[Dispatch, ...] = ()
+
+
+WebhookInput = Union[Start, Stop, CallbackReceived, DispatchSettled, CallbacksRestored]
 """Every input the webhook reducer takes (``Start``, ``Stop``, ``DispatchSettled``: the core's)."""

@@ -42,6 +42,8 @@ class WebhookCounters(NamedTuple):
     stale_settles: int = 0
     clock_regressions: int = 0
     inputs_ignored: int = 0
+    restored_deliveries: int = 0
+    """Events a restarted receiver delivered again because the process before never handled them."""
 
     def bump(self, name: str, by: int = 1) -> "WebhookCounters":
         """A copy with counter ``name`` increased by ``by``; KeyError on an unknown name."""

@@ -28,7 +28,7 @@ from .._commands import Deliver, Dispatch, Fatal, Log, StatusChanged
 from .._inputs import DispatchSettled, Start, Stop
 from .._phases import Phase
 from ._commands import ACK, ACK_RETRY, AnswerValidation, Respond, WebhookCommand
-from ._inputs import CallbackReceived, Signature, WebhookInput
+from ._inputs import CallbackReceived, CallbacksRestored, Signature, WebhookInput
 from ._payload import Event, Heartbeat, Malformed, Validation, decode_callback, safe_unsigned_validation
 from ._state import WebhookState
 
@@ -86,6 +86,8 @@ def step(state: WebhookState, inp: WebhookInput) -> tuple[WebhookState, tuple[We
             if s.phase is not Phase.STOPPED:
                 s = s._replace(phase=Phase.STOPPED)
                 out.append(StatusChanged(Phase.STOPPED, "stopped by the host"))
+        case CallbacksRestored():
+            s = _on_restored(s, inp, out)
         case _:
             assert_never(inp)
     return s, tuple(out)
@@ -186,3 +188,26 @@ def _on_settled(s: WebhookState, inp: DispatchSettled, out: list[WebhookCommand]
         out.append(Log("debug", "stale_settle", {"seq": inp.seq}))
         return s._replace(counters=s.counters.bump("stale_settles"))
     return s._replace(in_flight=s.in_flight - {inp.seq}, counters=s.counters.bump("settled"))
+
+
+def _on_restored(s: WebhookState, inp: CallbacksRestored, out: list[WebhookCommand]) -> WebhookState:
+    """Before Start only: remember the handled keys, deliver the unhandled events again."""
+    if s.phase is not Phase.IDLE or s.delivered or len(s.dedupe):
+        out.append(Log("warning", "restore_ignored", {"phase": s.phase.value,
+                                                      "reason": "a restore is taken before Start, once"}))
+        return s._replace(counters=s.counters.bump("inputs_ignored"))
+    dedupe, in_flight = s.dedupe, set(s.in_flight)
+    number: int = s.delivered
+    for key in inp.dedupe_keys:
+        if isinstance(key, str) and key not in dedupe:
+            dedupe = dedupe.add(key)
+    for old in inp.unhandled:
+        number += 1
+        key = old.dedupe_key
+        if key and key not in dedupe:
+            dedupe = dedupe.add(key)
+        out.append(Deliver(Dispatch(number, old.event_type, old.event_id, old.data, key, 0)))
+        in_flight.add(number)
+    out.append(Log("info", "callbacks_restored", {"keys": len(inp.dedupe_keys), "unhandled": len(inp.unhandled)}))
+    return s._replace(dedupe=dedupe, in_flight=frozenset(in_flight), delivered=number,
+                      counters=s.counters.bump("restored_deliveries", len(inp.unhandled)))

@@ -32,8 +32,12 @@ class ReceiverConfig:
     acknowledged event is never lost to a crash (the restart finds it in the journal);
     ``commit_timeout_s`` bounds that wait. ``max_body_bytes``: larger bodies get 413.
     ``drain_timeout_s``: on ``stop()``, how long acknowledged events still queued may take
-    to reach the handler. Raises ShellConfigError on a missing credential or a bad number,
-    core.ConfigError on a bad ``webhook`` config.
+    to reach the handler. ``restore``: with a journal store, start from what the store's last
+    webhook session of this bot left (``core.webhook.WebhookRehydration``): its handled event
+    ids stay deduplicated and its acknowledged but unhandled events are delivered again, so
+    neither a restart nor a crash loses or doubles an event QQ saw acknowledged. Raises
+    ShellConfigError on a missing credential or a bad number, core.ConfigError on a bad
+    ``webhook`` config.
     """
 
     app_id: str
@@ -44,6 +48,7 @@ class ReceiverConfig:
     commit_timeout_s: float = 2.0
     max_body_bytes: int = 1 << 20
     drain_timeout_s: float = 5.0
+    restore: bool = True
 
     def __post_init__(self) -> None:
         for name in ("app_id", "client_secret"):
@@ -54,6 +59,8 @@ class ReceiverConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
                 raise ShellConfigError(f"ReceiverConfig.{name} must be a number > 0 (seconds), got {value!r}")
+        if not isinstance(self.restore, bool) or not isinstance(self.ack_after_commit, bool):
+            raise ShellConfigError("ReceiverConfig.restore and ack_after_commit must be bools")
         if not isinstance(self.max_body_bytes, int) or self.max_body_bytes < 1024:
             raise ShellConfigError(f"ReceiverConfig.max_body_bytes must be an integer >= 1024, got {self.max_body_bytes!r}")
         if not isinstance(self.webhook, webhook.WebhookConfig):

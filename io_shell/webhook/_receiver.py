@@ -37,7 +37,7 @@ import orjson
 
 from qqgate import core
 from qqgate.core import webhook
-from qqgate.core.journal import Redactor
+from qqgate.core.journal import Redactor, read_journal
 
 from .._config import Recorder
 from .._host import CallbackHost, DispatchQueue, Executor, in_handler
@@ -117,6 +117,8 @@ class WebhookReceiver:
         self.hub: HubThread | None = None
         """The hub thread a ``ReceiverServer`` serves this receiver from (set by the server)."""
         self.journal_session_id: str | None = None
+        self.restored_from: str | None = None
+        """The journal session this receiver restored from (``ReceiverConfig.restore``), if any."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,14 +130,51 @@ class WebhookReceiver:
         if self._started:
             raise RuntimeError("WebhookReceiver.start() may be called once; build a new receiver to restart")
         self._started = True
+        restored = self._restore_point() if self.config.restore else None  # before this run's session exists
         self._recorder = _open_journal(self.config)
         self._copy_data = self._recorder is not None
         session = getattr(self._recorder, "session_id", None)
         self.journal_session_id = str(session) if session is not None else None
         self._running = True
         with self._lock:
+            if restored is not None:
+                self._step(replace(restored, at=time.monotonic()))
             self._step(core.Start(time.monotonic()))
         self._host.wake()
+
+    def _restore_point(self) -> webhook.CallbacksRestored | None:
+        """What the journal store's last webhook session of this bot left, or None (no store yet,
+        no such session, nothing to remember). A store that cannot be read is logged and
+        counted (``restore_errors``), and the receiver starts afresh."""
+        target = self.config.journal
+        if not isinstance(target, str):
+            return None
+        from .. import journal as store
+        if not store.looks_like_store(target):
+            return None
+        try:
+            ours = [s for s in store.list_sessions(target)
+                    if isinstance(s.header.get("client"), dict) and s.header["client"].get("client") == "webhook"
+                    and s.header.get("app_id") == self.config.app_id]
+            if not ours:
+                return None
+            parsed = read_journal(store.journal_bytes(target, ours[-1].session_id))
+            rehydration = webhook.WebhookRehydration(
+                webhook.WebhookConfig.from_dict(dict(parsed.header["client"].get("config") or {})))
+            for _line, inp, _recorded in parsed.steps:
+                rehydration.apply(inp)  # type: ignore[arg-type]  # a webhook session holds webhook inputs
+            restored = rehydration.restored(time.monotonic())
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the bot
+            self.counters["restore_errors"] = self.counters.get("restore_errors", 0) + 1
+            log.error("webhook: cannot restore from %s: %s", self._redactor.text(str(target)),
+                      self._redactor.text(f"{type(exc).__name__}: {exc}"))
+            return None
+        self.restored_from = ours[-1].session_id
+        if restored is not None:
+            log.info("webhook: restored from journal session %s (%d steps): %d handled event ids, "
+                     "%d unhandled events delivered again", self.restored_from, rehydration.steps,
+                     len(restored.dedupe_keys), len(restored.unhandled))
+        return restored
 
     def stop(self) -> bool:
         """Stop: later callbacks are answered ``{"op":12,"d":1}`` (QQ retries them); events

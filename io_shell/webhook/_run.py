@@ -99,6 +99,10 @@ def run_webhook(*, listen: tuple[str, int], journal: str | None = None, no_journ
             "put a TLS reverse proxy on one of them in front of this address")
     if receiver.journal_session_id is not None:
         say(f"journal {config.journal} session {receiver.journal_session_id}")
+    if receiver.restored_from is not None:
+        counters = receiver.status().counters
+        say(f"restored from journal session {receiver.restored_from}: "
+            f"{counters.get('restored_deliveries', 0)} unhandled event(s) delivered again")
     previous = {sig: signal.signal(sig, lambda _sig, _frame: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         deadline = None if duration_s is None else time.monotonic() + duration_s
