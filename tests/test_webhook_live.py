@@ -264,3 +264,43 @@ def test_qqgate_gateway_webhook_judges_a_run_and_refuses_bad_usage(served: Serve
     assert exit_info.value.code == 2
     monkeypatch.setenv("QQ_CLIENT_SECRET", SECRET)
     assert main(["gateway", "--webhook", "https://example.invalid/cb"]) == 2  # TLS is the proxy's job
+
+
+def test_qqgate_run_webhook_refuses_bad_usage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--transport", "webhook", "--listen", "nonsense"])
+    assert exit_info.value.code == 2
+    monkeypatch.delenv("QQ_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("QQ_APP_ID", "102000000")
+    assert main(["run", "--transport", "webhook", "--no-journal", "--duration", "1"]) == 2
+    assert "QQ_CLIENT_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("QQ_CLIENT_SECRET", SECRET)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["run", "--transport", "webhook", "--listen", f"127.0.0.1:{port}", "--journal",
+                     str(tmp_path / "j.sqlite"), "--duration", "1"]) == 2
+    assert "cannot listen" in capsys.readouterr().err
+
+
+def test_stop_from_inside_a_handler_only_asks() -> None:
+    asked: list[bool] = []
+    holder: list[WebhookReceiver] = []
+
+    def stopper(dispatch: core.Dispatch) -> None:
+        asked.append(holder[0].stop())
+
+    receiver = WebhookReceiver(ReceiverConfig(app_id="102000000", client_secret=SECRET), on_dispatch=stopper)
+    holder.append(receiver)
+    receiver.start()
+    key = QQKey(SECRET)
+    stamp = str(int(time.time()))
+    body = orjson.dumps({"id": "E1", "op": 0, "t": "C2C_MESSAGE_CREATE", "d": {}})
+    assert receiver.handle(body, key.sign(stamp, body), stamp).status == 200
+    deadline = time.monotonic() + 5
+    while not asked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert asked == [False] and not receiver.is_ready()  # asked for the stop, did not wait on itself
+    assert receiver.stop() is True
