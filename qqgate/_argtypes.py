@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from pathlib import Path
 
 
 def _number(text: str, what: str = "a number") -> float:
@@ -141,3 +143,17 @@ def webhook_fault(text: str) -> tuple[str, float]:
     if not sep or name not in WEBHOOK_FAULTS:
         raise argparse.ArgumentTypeError(f"expected NAME=P with NAME one of {', '.join(WEBHOOK_FAULTS)}, got {text!r}")
     return name, probability(value)
+
+
+def output_file(text: str) -> Path:
+    """A file to write: its folder must exist and be writable, and it must not be a folder
+    (checked before any work is done, so a long run never ends in a write error)."""
+    path = Path(text)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write into {folder}")
+    return path

@@ -87,7 +87,18 @@ EXPORT_DESCRIPTION = (
 def _simulate(args: argparse.Namespace) -> int:
     from qqgate.replay._subcommands import simulate
     return simulate(args.scenario, args.client, seed=args.seed, hours=args.hours,
-                    legacy_version=args.legacy_version, journal=args.journal, log=args.log, out=sys.stdout)
+                    legacy_version=args.legacy_version, journal=args.journal, log=args.log, out=sys.stdout,
+                    html=args.html, png=args.png, err=sys.stderr)
+
+
+def _add_pictures(p: argparse.ArgumentParser) -> None:
+    """``--html`` and ``--png``: the run's timeline as a page and as a picture."""
+    p.add_argument("--html", type=types.output_file, default=None, metavar="FILE.html",
+                   help="write the run's timeline: one self-contained HTML page (lanes per client, "
+                        "zoom and pan, hover for each step); opens from disk, fetches nothing")
+    p.add_argument("--png", type=types.output_file, default=None, metavar="FILE.png",
+                   help="write the same timeline as a static picture (.png; .svg or .pdf by suffix); "
+                        "needs matplotlib (pip install 'qqgate[png]')")
 
 
 def _add_simulate(sub: Subparsers) -> None:
@@ -109,24 +120,26 @@ def _add_simulate(sub: Subparsers) -> None:
                    help="write every step (input, commands) as JSON lines")
     p.add_argument("--log", type=Path, default=None, metavar="FILE.log",
                    help="write the client's whole log (hermes format for the legacy model)")
+    _add_pictures(p)
     p.set_defaults(func=_simulate)
 
 
 def _replay(args: argparse.Namespace) -> int:
     from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
-    from qqgate.replay._subcommands import replay_file, replay_journal_data
+    from qqgate.replay._subcommands import pictures, replay_file, replay_journal_data
     target = str(args.file)
+    draw = pictures("replay", args.html, args.png, sys.stdout, sys.stderr)
     if looks_like_store(target):
         try:
             data = journal_bytes(target, args.session)
         except JournalStoreError as exc:
             sys.stderr.write(f"qqgate replay: {exc}\n")
             return 2
-        return replay_journal_data(target, data, out=sys.stdout, err=sys.stderr)
+        return replay_journal_data(target, data, out=sys.stdout, err=sys.stderr, draw=draw)
     if args.session is not None:
         sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
         return 2
-    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr)
+    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr, draw=draw)
 
 
 def _add_replay(sub: Subparsers) -> None:
@@ -148,6 +161,7 @@ def _add_replay(sub: Subparsers) -> None:
     p.add_argument("--hours", type=types.simulated_hours, default=None,
                    help="simulated hours of the derived world (logs only; default: 2, or longer "
                         "when the log's outage needs it)")
+    _add_pictures(p)
     p.set_defaults(func=_replay)
 
 

@@ -7,7 +7,7 @@ version and condition the log shows) and against the core, side by side.
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from ._detectors import FAILURE_NAMES, detection_delay, half_open_cuts
 from ._report import clock, excerpt, log_lines, render_findings
@@ -15,6 +15,9 @@ from ._runner import Outcome, make_model, run_world
 from ._scenarios import SCENARIOS
 from .logs import import_log
 from .world import FatalNoted, IdentifySent, ResumeSent, SocketOpening
+
+if TYPE_CHECKING:
+    from .timeline import Timeline
 
 NO_LEGACY_EXPECTATION = frozenset({"lost-close-code", "unknown"})
 """Incidents whose derived world cannot show harm by itself (the log does not say which code was lost)."""
@@ -45,12 +48,14 @@ def _side(outcome: Outcome) -> dict[str, str]:
     }
 
 
-def replay_log(name: str, text: str, out: TextIO, *, seed: int, hours: float | None) -> int:
+def replay_log(name: str, text: str, out: TextIO, *, seed: int, hours: float | None,
+               draw: Callable[[Timeline], bool] | None = None) -> int:
     """Replay the hermes log ``text`` (named ``name`` in the report) and write the report to ``out``.
 
     ``seed`` seeds the derived world; ``hours`` (simulated) defaults to 2, or longer when the
-    log's outage needs it. Returns 0 when the legacy model reproduces the incident (or none is
-    expected from the log's world alone) and the core survives it, else 1.
+    log's outage needs it. ``draw`` writes the timeline of both runs (``--html``/``--png``).
+    Returns 0 when the legacy model reproduces the incident (or none is expected from the log's
+    world alone) and the core survives it, 1 when not, 2 when the timeline could not be written.
     """
     imp = import_log(text)
     parsed, diag = imp.parsed, imp.diagnosis
@@ -95,6 +100,13 @@ def replay_log(name: str, text: str, out: TextIO, *, seed: int, hours: float | N
     if core_run.run.invariant_breaks:
         out.write(f"          first invariant break: {core_run.run.invariant_breaks[0]}\n")
     ok = survived and (reproduced or not legacy_expect)
+    if draw is not None:
+        from .logs import LEAD_IN_S
+        from .timeline import timeline_of_log_replay
+        first = parsed.events[0] if parsed.events else None
+        if not draw(timeline_of_log_replay(name, first, LEAD_IN_S, legacy, core_run, incident=diag.title,
+                                           seed=seed, hours=hours)):
+            return 2
     return 0 if ok else 1
 
 

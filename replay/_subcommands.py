@@ -7,8 +7,9 @@ to the ``out`` (and ``err``) it is given and returns the exit status. A journal 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from qqgate.core.journal import JournalError, journal_lines, read_journal
 
@@ -16,6 +17,9 @@ from ._journal_replay import replay_journal
 from ._report import describe_world, excerpt, figures, log_lines, render_findings
 from ._runner import Outcome, journal_header, run_scenario
 from ._scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from .timeline import Timeline
 
 
 def _p(out: TextIO, label: str, text: str) -> None:
@@ -58,12 +62,29 @@ def verdict(outcome: Outcome) -> str:
     return "the core FAILED: " + ", ".join(problems)
 
 
+Pictures = Callable[["Timeline"], bool]
+"""Writes a run's timeline (``--html``, ``--png``); False when it could not (said on stderr)."""
+
+
+def pictures(command: str, html: Path | None, png: Path | None, out: TextIO, err: TextIO) -> Pictures | None:
+    """What ``--html``/``--png`` ask for, as a function of the timeline (None: neither was given)."""
+    if html is None and png is None:
+        return None
+    from .timeline import write_pictures
+
+    def write(timeline: Timeline) -> bool:
+        return write_pictures(timeline, html=html, png=png, out=out, err=err, command=command)
+    return write
+
+
 def simulate(scenario_name: str, client: str, *, seed: int, hours: float | None,
-             legacy_version: str | None, journal: Path | None, log: Path | None, out: TextIO) -> int:
+             legacy_version: str | None, journal: Path | None, log: Path | None, out: TextIO,
+             html: Path | None = None, png: Path | None = None, err: TextIO = sys.stderr) -> int:
     """``qqgate simulate``: run a scenario, print its log excerpt, figures, findings and verdict.
 
     ``hours`` None: the scenario's own; ``journal``/``log``: files to write the whole journal
-    and the client's whole log to. Returns 0 when the run met its expectations, else 1.
+    and the client's whole log to; ``html``/``png``: files for the run's timeline. Returns 0
+    when the run met its expectations, 1 when not, 2 when a timeline could not be written.
     """
     scenario = SCENARIOS[scenario_name]
     hours = hours if hours is not None else scenario.hours
@@ -86,15 +107,24 @@ def simulate(scenario_name: str, client: str, *, seed: int, hours: float | None,
     if log is not None:
         log.write_text("".join(line + "\n" for line in log_lines(outcome.run)), encoding="utf-8")
         _p(out, "log", f"written to {log}")
+    draw = pictures("simulate", html, png, out, err)
+    if draw is not None:
+        from .timeline import timeline_of_outcomes
+        timeline = timeline_of_outcomes(f"qqgate simulate {scenario.name} --client {client} --seed {seed}",
+                                        [(client, outcome)], notes=[f"{scenario.title} [{scenario.source}]"])
+        if not draw(timeline):
+            return 2
     return 0 if outcome.ok else 1
 
 
-def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: TextIO) -> int:
+def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: TextIO,
+                draw: Pictures | None = None) -> int:
     """``qqgate replay FILE``: a journal (``.jsonl``, or a file that starts with its header) is
     replayed through the reducer it names (``replay_journal_data``); any other file is read as a
     hermes text log and its world re-run (``_log_replay``; ``seed``, ``hours`` are for that).
 
-    Returns 0 (identical; reproduced and survived), 1 (diverged; not), 2 (unreadable file).
+    ``draw``: writes the run's timeline (``pictures``). Returns 0 (identical; reproduced and
+    survived), 1 (diverged; not), 2 (unreadable file, or a timeline that could not be written).
     """
     try:
         data = Path(path).read_bytes()
@@ -102,16 +132,18 @@ def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: 
         err.write(f"qqgate replay: cannot read {path}: {exc.strerror}\n")
         return 2
     if path.endswith(".jsonl") or data.lstrip().startswith(b'{"type":"header"'):
-        return replay_journal_data(path, data, out=out, err=err)
+        return replay_journal_data(path, data, out=out, err=err, draw=draw)
     from ._log_replay import replay_log
-    return replay_log(path, data.decode("utf-8", errors="replace"), out, seed=seed, hours=hours)
+    return replay_log(path, data.decode("utf-8", errors="replace"), out, seed=seed, hours=hours, draw=draw)
 
 
-def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO) -> int:
-    """Replay the journal ``data`` (named ``name`` in messages) and print the first divergence.
+def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO, draw: Pictures | None = None) -> int:
+    """Replay the journal ``data`` (named ``name`` in messages) and print the first divergence;
+    ``draw`` writes the journal's timeline (``pictures``).
 
     Returns 0 when every step replays to its recorded commands, 1 at a divergence, 2 when the
-    journal cannot be read or names no reducer that can be rebuilt.
+    journal cannot be read or names no reducer that can be rebuilt (or its timeline could not
+    be written).
     """
     try:
         journal = read_journal(data)
@@ -124,6 +156,10 @@ def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO) -> 
                        f"scenario {head.get('scenario', '-')}, seed {head.get('seed', '-')}")
     if journal.truncated_tail:
         _p(out, "note", "the last line was cut short (a killed writer?) and was ignored")
+    if draw is not None:
+        from .timeline import timeline_of_journal
+        if not draw(timeline_of_journal(f"qqgate replay {name}", journal)):
+            return 2
     d = result.divergence
     if d is None:
         _p(out, "result", f"identical: all {result.steps} steps replay to the recorded commands")
