@@ -1,7 +1,7 @@
 """The timeline as one self-contained HTML file: inline SVG drawn by a small script, no network.
 
-The page holds the timeline as JSON (times in integer milliseconds, delta-encoded; labels in a
-string table) and each lane's steps, gzip-compressed and base64-encoded, which the browser
+The page holds the timeline as JSON (times in integer milliseconds and step numbers, both
+delta-encoded; labels in a string table) and each lane's steps, gzip-compressed and base64-encoded, which the browser
 unpacks with its own ``DecompressionStream`` after the first paint (a step's record is what a
 hover shows). The script (``_html_assets``) draws only what is in view: a mark kind with more
 marks in view than fit one per 4 pixels is drawn as a density strip (a count per 4-pixel bin,
@@ -71,7 +71,7 @@ def _lane_data(lane: Lane, strings: _Strings) -> dict[str, Any]:
         if not chosen:
             continue
         marks.append({"k": kind.value, "t": _deltas([_ms(m.at) for m in chosen]),
-                      "s": [m.step + 1 for m in chosen], "l": [strings(m.label) for m in chosen],
+                      "s": _deltas([m.step + 1 for m in chosen]), "l": [strings(m.label) for m in chosen],
                       "g": [strings(m.tag) for m in chosen] if any(m.tag for m in chosen) else []})
     return {
         "key": lane.key, "title": lane.title, "derived": lane.phases_derived,

@@ -69,7 +69,7 @@ SCRIPT = r"""
     server_close: {c: "#a50f15", name: "connection closed by the far side (code)", shape: "tridown"},
     client_close: {c: "#54278f", name: "connection closed by the client (code)", shape: "tridown"},
     zombie: {c: "#e31a1c", name: "dead link noticed (ACKs missing)", shape: "star"},
-    server_drop: {c: "#636363", name: "server dropped the connection, unseen by the client", shape: "cross"},
+    server_drop: {c: "#636363", name: "server dropped the connection (its reason), unseen by the client", shape: "smallcross"},
     fatal: {c: "#67000d", name: "Fatal told to the host", shape: "bang"},
     delivered: {c: "#74c476", name: "dispatch delivered", shape: "tick"},
     deduplicated: {c: "#fd8d3c", name: "duplicate dispatch dropped", shape: "tick"},
@@ -87,7 +87,12 @@ SCRIPT = r"""
     let s = 0;
     for (let i = 0; i < n; i++) { s += b[3 * i]; starts[i] = s / 1000; phase[i] = b[3 * i + 1]; detail[i] = b[3 * i + 2]; }
     const marks = {};
-    L.marks.forEach(function (m) { marks[m.k] = {t: undelta(m.t), s: m.s, l: m.l, g: m.g}; });
+    L.marks.forEach(function (m) {
+      const steps = new Int32Array(m.s.length);
+      let s = 0;
+      for (let i = 0; i < m.s.length; i++) { s += m.s[i]; steps[i] = s; }
+      marks[m.k] = {t: undelta(m.t), s: steps, l: m.l, g: m.g};
+    });
     return {key: L.key, title: L.title, derived: L.derived, summary: L.summary, starts: starts, phase: phase,
       detail: detail, bandsEnd: L.bandsEnd / 1000, marks: marks, windows: L.windows, findings: L.findings, steps: null};
   });
@@ -122,12 +127,13 @@ SCRIPT = r"""
       case "tick": return '<line' + a + ' x1="' + x + '" x2="' + x + '" y1="' + (y - 5) + '" y2="' + (y + 5) + '" stroke="' + c + '" stroke-width="2"/>';
       case "tall": return '<line' + a + ' x1="' + x + '" x2="' + x + '" y1="' + (y - h / 2) + '" y2="' + (y + h / 2) + '" stroke="' + c + '" stroke-width="3"/>';
       case "ring": return '<circle' + a + ' cx="' + x + '" cy="' + y + '" r="' + r + '" fill="#fff" stroke="' + c + '" stroke-width="1.5"/>';
-      case "dot": return '<circle' + a + ' cx="' + x + '" cy="' + y + '" r="' + r + '" fill="' + c + '"/>';
+      case "dot": return '<circle' + a + ' cx="' + x + '" cy="' + (y + 3) + '" r="2.5" fill="' + c + '"/>';
       case "square": return '<rect' + a + ' x="' + (x - r) + '" y="' + (y - r) + '" width="' + 2 * r + '" height="' + 2 * r + '" fill="' + c + '"/>';
       case "diamond": return '<path' + a + ' d="M' + x + ' ' + (y - r) + 'l' + r + ' ' + r + 'l' + (-r) + ' ' + r + 'l' + (-r) + ' ' + (-r) + 'z" fill="' + c + '"/>';
       case "tri": return '<path' + a + ' d="M' + x + ' ' + (y - r) + 'l' + r + ' ' + 2 * r + 'h' + (-2 * r) + 'z" fill="' + c + '"/>';
-      case "tridown": return '<path' + a + ' d="M' + (x - r - 1) + ' ' + (y - r) + 'h' + (2 * r + 2) + 'l' + (-r - 1) + ' ' + (2 * r) + 'z" fill="' + c + '"/>';
+      case "tridown": return '<path' + a + ' d="M' + (x - r - 1) + ' ' + (y - r - 3) + 'h' + (2 * r + 2) + 'l' + (-r - 1) + ' ' + (2 * r) + 'z" fill="' + c + '"/>';
       case "cross": return '<path' + a + ' d="M' + (x - r) + ' ' + (y - r) + 'l' + 2 * r + ' ' + 2 * r + 'm0 ' + (-2 * r) + 'l' + (-2 * r) + ' ' + 2 * r + '" stroke="' + c + '" stroke-width="2" fill="none"/>';
+      case "smallcross": return '<path' + a + ' d="M' + (x - 3) + ' ' + (y + 2) + 'l6 6m0 -6l-6 6" stroke="' + c + '" stroke-width="1.5" fill="none"/>';
       case "star": return '<path' + a + ' d="M' + x + ' ' + (y - 6) + 'L' + (x + 2) + ' ' + (y - 1) + 'L' + (x + 6) + ' ' + y + 'L' + (x + 2) + ' ' + (y + 1) + 'L' + x + ' ' + (y + 6) + 'L' + (x - 2) + ' ' + (y + 1) + 'L' + (x - 6) + ' ' + y + 'L' + (x - 2) + ' ' + (y - 1) + 'z" fill="' + c + '"/>';
       default: return '<rect' + a + ' x="' + (x - 2) + '" y="' + (y - 7) + '" width="4" height="14" fill="' + c + '"/>';
     }
@@ -219,8 +225,10 @@ SCRIPT = r"""
             bins.forEach(function (v, bx) {
               const s = view0 + bx * BIN_PX * sec;
               hits.push({title: v + " × " + KIND[kind].name, text: "between " + when(s) + " and " + when(s + BIN_PX * sec), t: s});
-              const h = 3 + (ROW_H - 4) * Math.log(1 + v) / Math.log(1 + most);
-              out.push('<rect class="density density-' + kind + '" data-h="' + (hits.length - 1) + '" x="' + (GUTTER + bx * BIN_PX) + '" y="' + (mid - h / 2) + '" width="' + (BIN_PX - 0.5) + '" height="' + h + '" fill="' + KIND[kind].c + '" fill-opacity="0.7"/>');
+              const half = kind === "heartbeat" ? -1 : kind === "ack" ? 1 : 0;
+              const h = (half ? 2 : 3) + (half ? ROW_H / 2 - 3 : ROW_H - 4) * Math.log(1 + v) / Math.log(1 + most);
+              const top = half < 0 ? mid - h : half > 0 ? mid : mid - h / 2;
+              out.push('<rect class="density density-' + kind + '" data-h="' + (hits.length - 1) + '" x="' + (GUTTER + bx * BIN_PX) + '" y="' + top + '" width="' + (BIN_PX - 0.5) + '" height="' + h + '" fill="' + KIND[kind].c + '" fill-opacity="0.7"/>');
             });
             return;
           }
@@ -255,7 +263,7 @@ SCRIPT = r"""
     for (let t = Math.ceil(view0 / step) * step; t <= view1; t += step) {
       const x = X(t);
       axis.push('<line class="grid" x1="' + x + '" x2="' + x + '" y1="' + (AXIS_H - 4) + '" y2="' + H + '"/>');
-      axis.push('<text x="' + x + '" y="' + (AXIS_H - 8) + '" text-anchor="middle">' + (D.origin === null ? rel(t) : wall(t, false)) + '</text>');
+      axis.push('<text x="' + x + '" y="' + (AXIS_H - 8) + '" text-anchor="' + (x > W - RIGHT - 40 ? "end" : "middle") + '">' + (D.origin === null ? rel(t) : wall(t, false)) + '</text>');
     }
     axis.push('</g>');
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -273,6 +281,9 @@ SCRIPT = r"""
     a = Math.max(0, Math.min(a, full - w));
     view0 = a; view1 = a + w;
     draw();
+    // the view in the address (#view=START,END in seconds), so a view can be bookmarked or shared
+    const hash = "#view=" + view0.toFixed(1) + "," + view1.toFixed(1);
+    if (location.hash !== hash) history.replaceState(null, "", hash);
   }
   function zoom(factor, at) {
     const c = at === undefined ? (view0 + view1) / 2 : at;
@@ -349,7 +360,8 @@ SCRIPT = r"""
   });
   document.getElementById("details").innerHTML = det.join("");
 
-  draw();
+  const asked = /^#view=([0-9.]+),([0-9.]+)$/.exec(location.hash);
+  if (asked) setView(+asked[1], +asked[2]); else draw();
 
   // each lane's steps: gzip in base64, unpacked by the browser after the first draw
   async function unpack(i) {

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import orjson
 
 from qqgate import core
-from qqgate.core.journal import Journal, Redactor, encode_input, step_record
+from qqgate.core.journal import Journal, Redactor, decode_input, encode_input, step_record
 
 from ._model import Band, Lane, Mark, MarkKind
 
@@ -29,11 +29,12 @@ _READY_TYPES = frozenset({"READY", "RESUMED"})
 
 
 def steps_of_run(journal: Iterable[tuple[core.Input, tuple[core.Command, ...]]]) -> Iterator[StepView]:
-    """A simulated run's in-memory journal as step views, redacted as its journal file would be."""
+    """A simulated run's in-memory journal as step views, redacted as its journal file would be
+    (the input too is read back from its redacted record, so no label can carry a token)."""
     redactor = Redactor()
     for i, (inp, commands) in enumerate(journal, start=1):
         record = step_record(i, inp, commands, redactor)
-        yield inp, record["commands"], orjson.dumps(record)
+        yield decode_input(record["input"]), record["commands"], orjson.dumps(record)
 
 
 def steps_of_journal(journal: Journal) -> Iterator[StepView]:
@@ -202,8 +203,9 @@ class _Reader:
 
 def _bands(changes: list[tuple[float, str, str]], end_s: float) -> list[Band]:
     bands: list[Band] = []
-    for (at, phase, detail), following in zip(changes, changes[1:] + [(end_s, "", "")]):
-        if following[0] > at or not bands:
+    last = len(changes) - 1
+    for n, ((at, phase, detail), following) in enumerate(zip(changes, changes[1:] + [(end_s, "", "")])):
+        if following[0] > at or not bands or n == last:  # the phase it ends in, even if entered last
             bands.append(Band(at, max(at, following[0]), phase, detail))
     return bands
 
