@@ -114,7 +114,7 @@ def test_hover_shows_the_step_and_zoom_narrows_the_view(browser: Any, death_loop
         tip = page.locator("#tooltip")
         assert tip.is_visible()
         text = tip.inner_text()
-        assert "open connection" in text and '"type": "OpenSocket"' in text and "step " in text
+        assert "open connection" in text and 'commands {"type":"OpenSocket"' in text and "step " in text
         page.click("#zoom-fit")
         before = page.inner_text("#range")
         assert "of 2.0 h" in before and page.evaluate("location.hash") == "#view=0.0,7200.0"

@@ -318,10 +318,14 @@ SCRIPT = r"""
   function stepText(h) {
     if (h.step === undefined || h.step < 0) return "";
     if (!h.lane.steps) return "<pre>(unpacking the steps…)</pre>";
-    let rec = h.lane.steps[h.step];
-    try { rec = JSON.stringify(JSON.parse(rec), null, 1); } catch (e) { /* shown as written */ }
-    if (rec.length > 3000) rec = rec.slice(0, 3000) + "\n…";
-    return "<div>step " + (h.step + 1) + ": input and commands</div><pre>" + esc(rec) + "</pre>";
+    let rec = h.lane.steps[h.step], text;
+    try {
+      const r = JSON.parse(rec);
+      text = "input    " + JSON.stringify(r.input) + "\n" + (r.commands.length ? r.commands.map(function (c, i) {
+        return (i ? "         " : "commands ") + JSON.stringify(c); }).join("\n") : "commands (none)");
+    } catch (e) { text = rec; }
+    if (text.length > 3000) text = text.slice(0, 3000) + "\n…";
+    return "<div>step " + (h.step + 1) + " of the journal</div><pre>" + esc(text) + "</pre>";
   }
   svg.addEventListener("mousemove", function (ev) {
     const el = ev.target.closest ? ev.target.closest("[data-h]") : null;
