@@ -4,7 +4,8 @@ This is the console script (``qqgate = "qqgate.cli:main"``, and ``python -m qqga
 parses a subcommand's arguments (value types: ``_argtypes``) and calls the part that does the
 work with plain values; no code below it sees an ``argparse.Namespace``:
 
-    simulate, replay, incidents    qqgate.replay (_subcommands; _log_replay for a text log)
+    simulate, replay, timeline,    qqgate.replay (_subcommands; _log_replay for a text log;
+    incidents                      the pictures and the terminal timeline: replay.timeline)
     soak, fuzz, crash-test         qqgate.replay.checks (_soak_command, _fuzz_command, ...)
     gateway                        qqgate.replay (_gateway_command: the chaos gateway;
                                    _webhook_command: its webhook mode)
@@ -13,8 +14,9 @@ work with plain values; no code below it sees an ``argparse.Namespace``:
     export                         qqgate.io_shell.journal (_export_command)
 
 Parts are imported when their subcommand runs, so a subcommand loads only what it uses (``qqgate
-run`` needs no monkey-patching: the runtime has a thread of its own). ``qqgate replay STORE`` is the one place a journal store is read
-for replay: here, and its bytes are handed to replay.
+run`` needs no monkey-patching: the runtime has a thread of its own). ``qqgate replay STORE`` and
+``qqgate timeline STORE`` are the places a journal store is read for replay: here, and its bytes
+are handed to replay.
 
 Exit status: 0 when the run met its expectations, 1 when it did not (a core failure, an
 incident the legacy model failed to reproduce, a journal that diverges, a failed check), 2 on
@@ -163,6 +165,48 @@ def _add_replay(sub: Subparsers) -> None:
                         "when the log's outage needs it)")
     _add_pictures(p)
     p.set_defaults(func=_replay)
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    from qqgate.replay._subcommands import timeline
+    target = str(args.target)
+    if looks_like_store(target):
+        try:
+            data = journal_bytes(target, args.session)
+        except JournalStoreError as exc:
+            sys.stderr.write(f"qqgate timeline: {exc}\n")
+            return 2
+    elif args.session is not None:
+        sys.stderr.write("qqgate timeline: --session only applies to a journal store\n")
+        return 2
+    else:
+        try:
+            data = Path(target).read_bytes()
+        except OSError as exc:
+            sys.stderr.write(f"qqgate timeline: cannot read {target}: {exc.strerror or exc}\n")
+            return 2
+    return timeline(target, data, limit=args.limit, out=sys.stdout, err=sys.stderr)
+
+
+def _add_timeline(sub: Subparsers) -> None:
+    """Add ``qqgate timeline``: its arguments, and ``_timeline`` to run it."""
+    p = sub.add_parser("timeline", help="print a journal's timeline: wall-clock times, routine folded",
+                       description="Print the life of one journaled session in the terminal: phase changes, "
+                                   "connects, closes with their codes, Identify/Resume, op 7/op 9, zombies, "
+                                   "failures and Fatal, one line each, with wall-clock times (UTC) when the "
+                                   "journal's header anchors them; runs of heartbeats, ACKs and delivered "
+                                   "dispatches are folded into one line with their counts. Colours on a "
+                                   "terminal only. Exit status 0, or 2 when the journal cannot be read.",
+                       epilog="Examples: qqgate timeline qqgate-journal.sqlite | qqgate timeline run.jsonl "
+                              "--limit 0 | qqgate timeline postgresql://bot:pw@db/qqgate --session 3f2a")
+    p.add_argument("target", metavar="STORE|JOURNAL",
+                   help="a journal store (SQLite file or postgresql:// URL) or a .jsonl journal")
+    p.add_argument("--session", default=None, metavar="ID",
+                   help="with a journal store: the session (default: the latest; a unique prefix is enough)")
+    p.add_argument("--limit", type=types.non_negative_int, default=1000, metavar="N",
+                   help="print at most N lines per client, then say how many were left (0: all; default 1000)")
+    p.set_defaults(func=_timeline)
 
 
 def _incidents(args: argparse.Namespace) -> int:
@@ -390,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                "--client core | qqgate incidents")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in (_add_simulate, _add_replay, _add_incidents, _add_soak, _add_fuzz, _add_crash_test,
+    for add in (_add_simulate, _add_replay, _add_timeline, _add_incidents, _add_soak, _add_fuzz, _add_crash_test,
                 _add_gateway, _add_run, _add_export):  # the order of qqgate --help
         add(sub)
     return parser

@@ -171,6 +171,19 @@ def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO, dra
     return 1
 
 
+def timeline(name: str, data: bytes, *, limit: int, out: TextIO, err: TextIO) -> int:
+    """``qqgate timeline``: print the journal ``data`` (named ``name``) as a terminal timeline,
+    at most ``limit`` lines per client (0: all). Returns 0, or 2 when it cannot be read."""
+    from .timeline import print_timeline, timeline_of_journal
+    try:
+        journal = read_journal(data)
+    except JournalError as exc:
+        err.write(f"qqgate timeline: {name}: {exc}\n")
+        return 2
+    print_timeline(timeline_of_journal(name, journal), out, limit=limit)
+    return 0
+
+
 def incidents(*, run: bool, seed: int, hours: float | None, out: TextIO) -> int:
     """``qqgate incidents``: list the scenarios, or (``run``) run each for both clients as a table.
 

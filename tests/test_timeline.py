@@ -185,3 +185,50 @@ def test_cli_refuses_an_unwritable_picture_before_any_work(argv, tmp_path, capsy
     assert exc.value.code == 2
     err = capsys.readouterr()
     assert err.out == "" and f"no such folder: {tmp_path / 'missing'}" in err.err
+
+
+def test_terminal_timeline_folds_the_routine_and_calls_out_a_missing_ack(capsys):
+    from qqgate.cli import main
+    assert main(["timeline", str(ROOT / "logs_samples" / "half-open.core.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out  # no colours when not on a terminal
+    lines = out.splitlines()
+    assert lines[0].endswith("half-open.core.jsonl") and "times: the journal has no wall-clock start" in out
+    assert "+0:00:00.349  READY on connection 1, s=1" in lines
+    fold = next(line for line in lines if line.startswith("  … 30 heartbeats"))
+    assert fold == "  … 30 heartbeats, 29 ACKs, 67 dispatches delivered (until +0:20:19.894); the last heartbeat got no ACK"
+    zombie = lines.index(fold) + 1
+    assert lines[zombie].startswith("+0:21:01.144  zombie connection 1 noticed")
+    assert len(lines) < 200  # 1103 steps
+
+
+def test_terminal_timeline_of_a_store_has_wall_clock_times(tmp_path, capsys):
+    import datetime
+    import time
+
+    from qqgate.cli import main
+    from qqgate.io_shell.journal import open_recorder
+    outcome = run_scenario(SCENARIOS["session-cycle"], "core", hours=0.5)
+    mono = time.monotonic()
+    recorder = open_recorder(tmp_path / "j.sqlite", journal_header(outcome, "session-cycle", 1, 0.5), mode="thread")
+    for inp, commands in outcome.run.journal:
+        recorder.record(type(inp)(**{**{f: getattr(inp, f) for f in inp.__dataclass_fields__}, "at": inp.at + mono}),
+                        commands)
+    recorder.close()
+    assert main(["timeline", str(tmp_path / "j.sqlite"), "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "times: UTC; wall clock from the journal header's anchor" in out
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    first = next(line for line in out.splitlines() if "phase RESOLVING" in line)
+    assert first.startswith(today) or first[:10] < today  # a run that crossed midnight UTC
+    assert re.search(r"^… \d+ more lines \(--limit 0 prints them all\)$", out, re.M)
+
+
+def test_terminal_timeline_refuses_what_is_not_a_journal(tmp_path, capsys):
+    from qqgate.cli import main
+    (tmp_path / "x.jsonl").write_text("not json\n")
+    assert main(["timeline", str(tmp_path / "x.jsonl")]) == 2
+    assert main(["timeline", str(tmp_path / "missing.jsonl")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("qqgate timeline: ") and "not JSON" in err[0]
+    assert err[1] == f"qqgate timeline: cannot read {tmp_path / 'missing.jsonl'}: No such file or directory"

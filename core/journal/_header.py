@@ -17,6 +17,9 @@ Schema (a JSON object; keys in this order, optional ones left out when not known
     versions           {"qqgate": ..., other libraries: ...}
     session_id         journal stores: the session's UUID (added by the store's recorder)
     started_at_unix_s  journal stores: wall-clock start, seconds since the epoch (likewise)
+    started_at_monotonic_s  journal stores: the steps' clock (``time.monotonic()``, what every
+                       input's ``at`` is) read at the same moment: a step's wall-clock time is
+                       started_at_unix_s + (at - started_at_monotonic_s). Older journals lack it.
 
 Secrets never belong in a header; writers redact it like every step anyway.
 """

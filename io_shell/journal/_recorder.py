@@ -275,8 +275,8 @@ def open_recorder(target: str | os.PathLike[str], header: dict[str, Any],
     ``target``: a SQLite file path (created with its tables if missing) or a
     ``postgresql://user:pass@host:port/db`` URL. ``header``: the header fields
     (``core.journal.journal_header``); ``versions`` gains the qqgate and eventsourcing
-    versions, and ``session_id`` and ``started_at_unix_s`` are added. It is
-    redacted like every step and written before this returns (as the stream's first event).
+    versions, and ``session_id``, ``started_at_unix_s`` and ``started_at_monotonic_s`` are
+    added. It is redacted like every step and written before this returns (as the stream's first event).
     ``secrets``: (secret, label) pairs redacted everywhere, e.g. the client secret;
     access tokens from TokenIssued are redacted automatically. ``batch_size`` (steps, ≥ 1)
     bounds one transaction; ``flush_interval_s`` (seconds, > 0) is how long a partial batch
@@ -299,7 +299,8 @@ def open_recorder(target: str | os.PathLike[str], header: dict[str, Any],
     fields = dict(header)
     fields["versions"] = _versions(header)
     fields["session_id"] = str(session)
-    fields.setdefault("started_at_unix_s", time.time())
+    if "started_at_unix_s" not in fields:  # the wall clock and the steps' clock, read together
+        fields["started_at_unix_s"], fields["started_at_monotonic_s"] = time.time(), time.monotonic()
     first_line = header_line(fields, redactor)
 
     def open_and_start() -> Store:
