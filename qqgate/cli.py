@@ -230,7 +230,7 @@ def _add_incidents(sub: Subparsers) -> None:
 def _soak(args: argparse.Namespace) -> int:
     from qqgate.replay.checks._soak_command import soak
     return soak(first_seed=args.first_seed, seeds=args.seeds, hours=args.hours, jobs=args.jobs,
-                verbose=args.verbose, out=sys.stdout)
+                verbose=args.verbose, out=sys.stdout, html=args.html)
 
 
 def _add_soak(sub: Subparsers) -> None:
@@ -243,19 +243,22 @@ def _add_soak(sub: Subparsers) -> None:
                     "checked after every step, then stop the faults and require READY within "
                     f"{LIVENESS_BOUND_S:.0f} s (judged from the server's side). Reports invariant breaks, "
                     "liveness, lost and doubled messages, and seeds per second. A failing seed prints the "
-                    "command that replays it. Exit 1 if any seed fails.")
+                    "command that replays it and writes its timeline. A progress bar on a terminal; Ctrl-C "
+                    "reports the seeds done so far (exit 130). Exit 1 if any seed fails.")
     p.add_argument("--seeds", type=types.positive_int, default=100, help="how many seeds (default 100)")
     p.add_argument("--first-seed", type=types.positive_int, default=1, help="the first seed (default 1)")
     p.add_argument("--hours", type=types.soak_hours, default=6.0,
                    help="simulated hours of faults per seed (default 6)")
     p.add_argument("--jobs", type=types.positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--verbose", action="store_true", help="print every seed's fault schedule and result")
+    p.add_argument("--html", type=types.output_file, default=None, metavar="FILE.html",
+                   help="write the timeline page of the first failing seed (with --seeds 1: of that seed)")
     p.set_defaults(func=_soak)
 
 
 def _fuzz(args: argparse.Namespace) -> int:
     from qqgate.replay.checks._fuzz_command import fuzz
-    return fuzz(frames=args.frames, seed=args.seed, samples=args.samples, out=sys.stdout)
+    return fuzz(frames=args.frames, seed=args.seed, samples=args.samples, out=sys.stdout, err=sys.stderr)
 
 
 def _add_fuzz(sub: Subparsers) -> None:
@@ -264,19 +267,22 @@ def _add_fuzz(sub: Subparsers) -> None:
                        description="Feed FRAMES random or mutated frames (bad JSON, wrong types, huge payloads, "
                                    "deep nesting, binary, unknown opcodes, s going backwards, stale connections) "
                                    "to the core in every connected phase, then corrupt lines of a real journal "
-                                   "and of the real logs in logs_samples/. No exception may escape and no "
-                                   "invariant may break; every rejection is counted. Exit 1 otherwise.")
+                                   "and of the real logs in logs_samples/ (outside the checkout: a corpus built "
+                                   "in, from simulated runs; the report names it). No exception may escape and no "
+                                   "invariant may break; every rejection is counted. Exit 1 otherwise, 2 when "
+                                   "--samples holds no journal or no log, 130 after Ctrl-C (counts so far).")
     p.add_argument("--frames", type=types.positive_int, default=100_000,
                    help="frames to feed (default 100000; full: 1000000)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--samples", type=Path, default=Path("logs_samples"),
-                   help="where the sample journals and logs are (default logs_samples/)")
+    p.add_argument("--samples", type=Path, default=None, metavar="DIR",
+                   help="a folder holding a journal (*.core.jsonl) and logs (*.log) (default: logs_samples/ "
+                        "when it is here, else the built-in corpus)")
     p.set_defaults(func=_fuzz)
 
 
 def _crash_test(args: argparse.Namespace) -> int:
     from qqgate.replay.checks._crash_command import crash_test
-    return crash_test(runs=args.runs, store=args.store, seed=args.seed, out=sys.stdout)
+    return crash_test(runs=args.runs, store=args.store, seed=args.seed, out=sys.stdout, err=sys.stderr)
 
 
 def _add_crash_test(sub: Subparsers) -> None:
@@ -286,7 +292,9 @@ def _add_crash_test(sub: Subparsers) -> None:
                                    "simulated session into the same store), kill each with SIGKILL after a "
                                    "random delay, then open the store and replay every session through the "
                                    "current core. Exit 1 if the store does not open, a session does not "
-                                   "replay to identical commands, or a session is missing.")
+                                   "replay to identical commands, or a session is missing; 2 when --store "
+                                   "cannot be opened or created (checked before any writer starts); 130 "
+                                   "after Ctrl-C (the runs so far reported).")
     p.add_argument("--runs", type=types.crash_runs, default=100, help="writers to kill (default 100)")
     p.add_argument("--store", default=None, metavar="PATH_OR_URL",
                    help="SQLite path or postgresql:// URL (default: a new SQLite file in a temporary folder)")
@@ -444,11 +452,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qqgate`` console script; returns the exit status.
 
     A standard output closed early (``qqgate export ... | head``) ends the command quietly with 0.
+    Ctrl-C ends any command with 130 and one line on standard error, never a traceback; the long
+    ones (soak, fuzz, crash-test, incidents --run) first print what they found so far.
     """
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
         return status
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        sys.stderr.write(f"qqgate {args.command}: interrupted (Ctrl-C)\n")
+        return 130
     except BrokenPipeError:
         with contextlib.suppress(OSError, ValueError):  # a real file descriptor only
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from rich.text import Text
+
 from ._detectors import FAILURE_NAMES, detection_delay, half_open_cuts
 from ._report import clock, excerpt, log_lines, render_findings
 from ._runner import Outcome, make_model, run_world
 from ._scenarios import SCENARIOS
+from ._tables import print_table
 from .logs import import_log
 from .world import FatalNoted, IdentifySent, ResumeSent, SocketOpening
 
@@ -23,8 +26,10 @@ NO_LEGACY_EXPECTATION = frozenset({"lost-close-code", "unknown"})
 """Incidents whose derived world cannot show harm by itself (the log does not say which code was lost)."""
 
 
-def _row(out: TextIO, label: str, left: str, right: str) -> None:
-    out.write(f"  {label:<20} {left:<44} {right}\n")
+def _styled(key: str, value: str) -> Text:
+    """A side-by-side cell, red when it names a failure (colour on a terminal only)."""
+    bad = (key == "failures found" and value != "none") or (key == "dead link detected" and value == "never")
+    return Text(value, style="bold red" if bad else "")
 
 
 def _side(outcome: Outcome) -> dict[str, str]:
@@ -74,10 +79,10 @@ def replay_log(name: str, text: str, out: TextIO, *, seed: int, hours: float | N
     core_run = run_world(make_model("core", seed), diag.world, seed=seed, hours=hours)
     condition = "" if diag.legacy_heartbeat_alive else ", heartbeat task already ended"
     out.write(f"\nthe derived world, {hours:.2f} simulated hours, seed {seed}:\n")
-    _row(out, "", f"legacy adapter model v{diag.legacy_version}{condition}", "qqgate core")
     left, right = _side(legacy), _side(core_run)
-    for key in left:
-        _row(out, key, left[key], right[key])
+    out.flush()
+    print_table(out, ["", f"legacy adapter model v{diag.legacy_version}{condition}", "qqgate core"],
+                [[key, _styled(key, left[key]), _styled(key, right[key])] for key in left], indent=2)
     for label, outcome in (("legacy", legacy), ("core", core_run)):
         out.write(f"\n{label} findings:\n")
         for line in render_findings(outcome.findings):

@@ -188,7 +188,8 @@ def incidents(*, run: bool, seed: int, hours: float | None, out: TextIO) -> int:
     """``qqgate incidents``: list the scenarios, or (``run``) run each for both clients as a table.
 
     ``hours`` None: each scenario's own. Returns 1 when a legacy run misses its incident or a
-    core run fails, else 0.
+    core run fails, 130 after Ctrl-C (the scenarios done so far in the table), else 0. A bar
+    on a terminal while it runs.
     """
     if not run:
         for s in SCENARIOS.values():
@@ -196,15 +197,31 @@ def incidents(*, run: bool, seed: int, hours: float | None, out: TextIO) -> int:
             out.write(f"{'':<18} legacy v{s.legacy_version} must show: {', '.join(sorted(s.legacy_expect))}; "
                       f"core: survives{(' and reports ' + ', '.join(sorted(s.core_expect))) if s.core_expect else ''}\n")
         return 0
+    from rich.text import Text
+
+    from ._progress import INTERRUPTED, ProgressBar
+    from ._tables import print_table
     status = 0
-    out.write(f"{'scenario':<18} {'hours':>5}  {'legacy':<34} {'core':<34} verdict\n")
-    for s in SCENARIOS.values():
-        legacy = run_scenario(s, "legacy", seed=seed, hours=hours, record_journal=True)
-        core_ = run_scenario(s, "core", seed=seed, hours=hours, record_journal=True)
-        ok = legacy.ok and core_.ok
-        status |= 0 if ok else 1
-        scenario_hours = hours if hours is not None else s.hours
-        out.write(f"{s.name:<18} {scenario_hours:>5.1f}  {', '.join(sorted(legacy.names)) or '-':<34} "
-                  f"{', '.join(sorted(core_.names)) or '-':<34} "
-                  f"{'reproduced + survived' if ok else 'FAILED: ' + verdict(legacy if not legacy.ok else core_)}\n")
+    rows: list[list[str | Text]] = []
+    interrupted = False
+    try:
+        with ProgressBar("incidents", 2 * len(SCENARIOS), "runs") as bar:
+            for s in SCENARIOS.values():
+                legacy = run_scenario(s, "legacy", seed=seed, hours=hours, record_journal=True)
+                bar.advance()
+                core_ = run_scenario(s, "core", seed=seed, hours=hours, record_journal=True)
+                bar.advance()
+                ok = legacy.ok and core_.ok
+                status |= 0 if ok else 1
+                scenario_hours = hours if hours is not None else s.hours
+                rows.append([s.name, f"{scenario_hours:.1f}", ", ".join(sorted(legacy.names)) or "-",
+                             ", ".join(sorted(core_.names)) or "-",
+                             Text("reproduced + survived", style="green") if ok else
+                             Text("FAILED: " + verdict(legacy if not legacy.ok else core_), style="bold red")])
+    except KeyboardInterrupt:
+        interrupted = True
+    print_table(out, ["scenario", "hours", "legacy", "core", "verdict"], rows, right=(1,))
+    if interrupted:
+        out.write(f"interrupted (Ctrl-C) after {len(rows)} of {len(SCENARIOS)} scenarios\n")
+        return INTERRUPTED
     return status

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from qqgate import core
 from qqgate.core.journal import read_journal
@@ -44,16 +45,35 @@ class CrashReport:
         return not self.problems and self.sessions == self.runs
 
 
-def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) -> CrashReport:
+class StoreTargetError(Exception):
+    """The store named for the crash test cannot be opened or created: the message says why."""
+
+
+def check_target(target: str) -> None:
+    """Open (creating it if needed) the store ``target`` once, before any writer starts; raise
+    StoreTargetError with the store's own message when it cannot be (a folder that does not
+    exist, a file that is not a journal store, a PostgreSQL server that does not answer)."""
+    from qqgate.io_shell.journal import JournalStoreError
+    from qqgate.io_shell.journal._store import Store, parse_target
+    try:
+        Store(parse_target(target, create=True), create=True).close()
+    except JournalStoreError as exc:
+        raise StoreTargetError(str(exc)) from None
+
+
+def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6,
+                   report: CrashReport | None = None, tick: Callable[[int], None] | None = None) -> CrashReport:
     """Start ``runs`` writers one after another on ``target``, kill each with SIGKILL after a
     random delay, then open the store and replay every session they wrote (sessions already
     in the store are left alone) through the current core. ``max_delay_s``: the longest wait
-    (seconds) between a writer's ``ready`` and its kill."""
+    (seconds) between a writer's ``ready`` and its kill. ``report``: fill this one (a caller
+    that may be interrupted keeps what was counted); ``tick(1)`` after each writer and each
+    session replayed (``runs`` × 2 in all)."""
     # The store under test; imported here so that the other checks never load eventsourcing.
     from qqgate.io_shell.journal import JournalStoreError, journal_bytes, list_sessions
 
     rng = random.Random(seed)
-    report = CrashReport()
+    report = report if report is not None else CrashReport()
     try:
         earlier = {s.session_id for s in list_sessions(target)}
     except JournalStoreError:
@@ -84,6 +104,8 @@ def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) 
             for pipe in (child.stdout, child.stderr):
                 if pipe is not None:
                     pipe.close()
+        if tick is not None:
+            tick(1)
     if not target.startswith(("postgresql://", "postgres://")):
         with sqlite3.connect(target) as conn:
             status = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -103,6 +125,8 @@ def run_crash_test(runs: int, target: str, seed: int, max_delay_s: float = 0.6) 
         except Exception as exc:  # any failure to read back is exactly what this test looks for
             report.problems.append(f"session {s.session_id}: {type(exc).__name__}: {exc}")
             continue
+        if tick is not None:
+            tick(1)
         report.steps.append(len(journal.steps))
         if result.divergence is not None:
             report.problems.append(f"session {s.session_id}: diverged at step {result.divergence.step}")

@@ -12,6 +12,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
@@ -107,11 +108,18 @@ def mutate(text: str, rng: random.Random) -> str | bytes:
     return "".join(chr(rng.randrange(1, 0x2FFF)) for _ in range(rng.randrange(40)))
 
 
-def fuzz_frames(n: int, seed: int, report: FuzzReport) -> None:
-    """Feed ``n`` random or mutated frames, each to a random state, live or stale connection."""
+TICK_EVERY = 1000
+"""``tick`` is called with this many frames (or fewer, at the end) as they are done."""
+
+
+def fuzz_frames(n: int, seed: int, report: FuzzReport, tick: Callable[[int], None] | None = None) -> None:
+    """Feed ``n`` random or mutated frames, each to a random state, live or stale connection;
+    ``tick(k)`` after every ``TICK_EVERY`` frames (progress)."""
     rng = random.Random(seed)
     states = _states()
-    for _ in range(n):
+    for done in range(n):
+        if tick is not None and done and done % TICK_EVERY == 0:
+            tick(TICK_EVERY)
         state = rng.choice(states)
         text: str | bytes = rng.choice(_VALID) if rng.random() < 0.2 else mutate(rng.choice(_VALID), rng)
         live = state.live_conn if state.live_conn is not None else 1
@@ -132,6 +140,8 @@ def fuzz_frames(n: int, seed: int, report: FuzzReport) -> None:
             report.reasons[reason.split(":")[0][:60]] += 1
         elif after.counters.stale_inputs > state.counters.stale_inputs:
             report.reasons["stale connection (ignored)"] += 1
+    if tick is not None and n:
+        tick(n - (n - 1) // TICK_EVERY * TICK_EVERY)  # the frames since the last tick
 
 
 def fuzz_journal(journal_text: bytes, n: int, seed: int, report: FuzzReport) -> None:
@@ -169,14 +179,72 @@ def fuzz_logs(log_texts: list[str], n: int, seed: int, report: FuzzReport) -> No
             report.exceptions.append(f"log importer: {type(exc).__name__}: {exc}")
 
 
-def run_fuzz(frames: int, seed: int, samples: Path) -> FuzzReport:
-    """Frames into the core, then corrupt journal lines and log lines from ``samples`` (logs_samples/)."""
-    report = FuzzReport()
-    fuzz_frames(frames, seed, report)
+class CorpusError(ValueError):
+    """The samples given to the fuzzer hold no journal or no log; the message says what is missing."""
+
+
+@dataclass
+class Corpus:
+    """What the readers' fuzzing corrupts: journals (bytes), hermes logs (text), and where they came from."""
+
+    journals: list[bytes]
+    logs: list[str]
+    source: str
+
+
+def load_corpus(samples: Path) -> Corpus:
+    """The journals (``*.core.jsonl``) and logs (``*.log``) in ``samples``, the first journal only
+    (as the fuzzer uses it). Raises CorpusError when the folder is missing or lacks either."""
+    if not samples.is_dir():
+        raise CorpusError(f"no such folder: {samples} (--samples wants logs_samples/ or a folder like it)")
     journals = sorted(samples.glob("*.core.jsonl"))
-    if journals:
-        fuzz_journal(journals[0].read_bytes(), max(100, frames // 100), seed, report)
-    logs = [p.read_text(encoding="utf-8") for p in sorted(samples.glob("*.log"))]
-    if logs:
-        fuzz_logs(logs, max(100, frames // 100), seed, report)
+    logs = sorted(samples.glob("*.log"))
+    missing = [what for what, found in (("no journal (*.core.jsonl)", journals), ("no log (*.log)", logs))
+               if not found]
+    if missing:
+        raise CorpusError(f"{samples} holds {' and '.join(missing)}: the journal and log readers would go unfuzzed")
+    return Corpus([journals[0].read_bytes()], [p.read_text(encoding="utf-8") for p in logs],
+                  f"{samples}: {len(journals)} journal(s) (the first is used), {len(logs)} log(s)")
+
+
+BUILTIN_SCENARIOS = ("death-loop", "busy-spin", "half-open", "exhaustion-zombie", "reconnect-storm")
+"""Scenarios whose runs make the built-in corpus."""
+
+
+def builtin_corpus() -> Corpus:
+    """A corpus made here, for a fuzzer run outside the checkout: the core's journal of one simulated
+    hour of ``death-loop`` and the legacy model's hermes-format logs of one simulated hour of each of
+    ``BUILTIN_SCENARIOS`` (what logs_samples/ holds, but simulated rather than quoted)."""
+    from qqgate.core.journal import journal_lines
+
+    from .. import SCENARIOS, journal_header, log_lines, run_scenario
+    core_run = run_scenario(SCENARIOS["death-loop"], "core", hours=1.0)
+    journal = b"".join(journal_lines(journal_header(core_run, "death-loop", 1, 1.0), core_run.run.journal))
+    logs = ["\n".join(log_lines(run_scenario(SCENARIOS[name], "legacy", hours=1.0).run)) + "\n"
+            for name in BUILTIN_SCENARIOS]
+    return Corpus([journal], logs, f"built in: the core's journal of 1 simulated hour of death-loop and the "
+                                   f"legacy model's logs of {', '.join(BUILTIN_SCENARIOS)}")
+
+
+def run_fuzz(frames: int, seed: int, samples: Path | Corpus, report: FuzzReport | None = None,
+             tick: Callable[[int], None] | None = None) -> FuzzReport:
+    """Frames into the core, then corrupt journal lines and log lines of the corpus (``samples``:
+    a folder such as logs_samples/, see ``load_corpus``, or a ``Corpus``). ``report``: fill this
+    one (a caller that may be interrupted keeps what was counted); ``tick(k)``: k more items done
+    (frames, then corrupted journals and logs). Raises CorpusError for a folder without samples."""
+    corpus = samples if isinstance(samples, Corpus) else load_corpus(samples)
+    report = report if report is not None else FuzzReport()
+    fuzz_frames(frames, seed, report, tick)
+    lines = max(100, frames // 100)
+    fuzz_journal(corpus.journals[0], lines, seed, report)
+    if tick is not None:
+        tick(lines)
+    fuzz_logs(corpus.logs, lines, seed, report)
+    if tick is not None:
+        tick(lines)
     return report
+
+
+def fuzz_work(frames: int) -> int:
+    """How many items ``run_fuzz`` ticks off in all for ``frames`` frames (a progress bar's total)."""
+    return frames + 2 * max(100, frames // 100)

@@ -218,24 +218,38 @@ SESSION_AGE_RANGE_S = (6 * 3600.0, 72 * 3600.0)
 bot-docs#191's three days and below the core's 12 h cap as often as above it."""
 
 
+def seed_simulation(seed: int, hours: float, config: core.Config | None = None,
+                    client: ClientModel | None = None) -> tuple[WorldSpec, Simulation, float]:
+    """One seed's world and its simulation, not yet run (``run_seed_simulation`` runs it):
+    (the world, the simulation, when the calm begins in seconds)."""
+    world = draw_world(seed, hours)
+    calm_from = max(hours * 3600.0, schedule_end_s(world.faults))
+    client = client or CoreClient(config or core.Config(seed=seed))
+    sim = Simulation(world, client, seed=seed, horizon_s=calm_from + LIVENESS_TAIL_S, record_journal=True,
+                     tick_lateness_max_s=random.Random(seed).choice((0.0, 0.0, 0.5, 3.0)))
+    return world, sim, calm_from
+
+
+def run_seed_simulation(world: WorldSpec, sim: Simulation, calm_from: float) -> RunResult:
+    """Run a seed's simulation: its faults until ``calm_from``, then the calm (lost ACKs stop)
+    until the liveness tail ends. Raises whatever the client's ``step`` raises."""
+    sim.begin()
+    sim.run_until(calm_from)
+    # The calm: window faults have ended; lost ACKs, a property of the world, stop too.
+    sim.world = sim.server.world = dataclasses.replace(world, ack_loss_probability=0.0)
+    sim.run_until(sim.horizon_s)
+    return sim.result()
+
+
 def run_seed(seed: int, hours: float, config: core.Config | None = None,
              client: ClientModel | None = None) -> SeedReport:
     """Run one seed's world with the core (or ``client``, for testing the soak itself).
 
     Never raises on a client failure: an exception from ``step`` is reported as a break.
     """
-    world = draw_world(seed, hours)
-    calm_from = max(hours * 3600.0, schedule_end_s(world.faults))
-    client = client or CoreClient(config or core.Config(seed=seed))
-    sim = Simulation(world, client, seed=seed, horizon_s=calm_from + LIVENESS_TAIL_S, record_journal=True,
-                     tick_lateness_max_s=random.Random(seed).choice((0.0, 0.0, 0.5, 3.0)))
+    world, sim, calm_from = seed_simulation(seed, hours, config, client)
     try:
-        sim.begin()
-        sim.run_until(calm_from)
-        # The calm: window faults have ended; lost ACKs, a property of the world, stop too.
-        sim.world = sim.server.world = dataclasses.replace(world, ack_loss_probability=0.0)
-        sim.run_until(sim.horizon_s)
-        run = sim.result()
+        run = run_seed_simulation(world, sim, calm_from)
     except Exception as exc:  # a crash in step() is the worst failure: report, never hide
         report = SeedReport(seed, hours, sim.steps, len(world.faults))
         report.invariant_breaks.append(f"exception: {type(exc).__name__}: {exc}")
