@@ -17,7 +17,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn,
+    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
@@ -60,7 +60,7 @@ class ProgressBar:
         self.start = time.monotonic()
         self._last_plain = self.start
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         if on_terminal(self.stream):
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
