@@ -21,9 +21,10 @@ from ._model import Band, Lane, Mark, MarkKind
 K = MarkKind
 P = core.Phase
 
-StepView = tuple[core.Input, Sequence[Mapping[str, Any]], bytes]
-"""A step as a lane reads it: the input, its commands as journal records (dicts, secrets
-redacted), and the whole step's journal record text (what a hover shows)."""
+StepView = tuple[Any, Sequence[Mapping[str, Any]], bytes]
+"""A step as a lane reads it: the input (a core input; a journal may also hold the webhook
+reducer's, which a lane shows only in the hover), its commands as journal records (dicts,
+secrets redacted), and the whole step's journal record text (what a hover shows)."""
 
 _READY_TYPES = frozenset({"READY", "RESUMED"})
 
@@ -91,7 +92,7 @@ class _Reader:
         for command in commands:
             self._command(at, command)
 
-    def _input(self, at: float, inp: core.Input) -> None:
+    def _input(self, at: float, inp: Any) -> None:
         match inp:
             case core.Start():
                 self.derive(at, P.RESOLVING, "started")
