@@ -46,7 +46,8 @@ def cleartext_refused(url: str, insecure: bool) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "http") or insecure or is_loopback(parts.hostname):
         return None
-    return (f"refusing a cleartext {parts.scheme}:// URL to {parts.hostname or '?'}: the access token "
+    # The host is not quoted: it may carry a secret, case-folded where no redactor finds it.
+    return (f"refusing a cleartext {parts.scheme}:// URL to a host off this machine: the access token "
             f"would travel unencrypted (allow it with --insecure / ShellConfig(insecure=True))")
 
 

@@ -11,8 +11,8 @@ Greenlets of one connection (both in the runtime's hub thread, ``_hub``):
   WebSocket upgrade with websocket-client, then reads frames (``_wsframes.FrameReader``, with
   the message-size and fragment limits) until the peer closes, the transport ends or a limit
   is broken. Every whole message read in one ``recv`` goes to the driver as one batch, and
-  after each full buffer it yields to the hub, so a flood cannot keep the loop from firing
-  timers: heartbeats go out on time however fast the server sends. While the host has
+  after ``YIELD_EVERY_S`` of reading without a pause it yields to the hub, so a flood cannot
+  keep the loop from firing timers: heartbeats go out on time however fast the server sends. While the host has
   ``inbox_size`` dispatches it has not settled, the reader stops reading (TCP pushes back;
   a stall long enough ends as a zombie connection, resumed from the last settled seq).
 - ``writer``: sends text frames, the latest pong and the close frame in order, each bounded
@@ -55,7 +55,12 @@ Feed = Callable[[core.Input], None]
 FeedMany = Callable[[list[core.Input]], None]
 
 RECV_BYTES = 65536
-"""One ``recv`` reads at most this much; a full buffer means more is waiting: yield, then read on."""
+"""One ``recv`` reads at most this much."""
+LINGER_BYTES = 4 * RECV_BYTES
+"""At most this much is read and discarded after our close frame (see ``_linger``)."""
+YIELD_EVERY_S = 0.005
+"""A reader that has read for this long (seconds) without waiting on its socket yields to the
+hub: under any flood a heartbeat waits at most this long (plus the timer grid) for its turn."""
 
 
 class _Pong:
@@ -235,6 +240,7 @@ class Connection:
         frame_received = core.FrameReceived
         monotonic = time.monotonic
         inbox_size = limits.inbox_size
+        last_yield = monotonic()
         while True:
             try:
                 data = recv(RECV_BYTES)
@@ -271,13 +277,19 @@ class Connection:
                     feed_many(inputs)
             if self._killed_from_inside:
                 return None, "connection dropped"
-            if len(data) == RECV_BYTES:
-                # More is waiting in the socket: let the loop run timers and other sessions first.
+            now = monotonic()
+            if now - last_yield >= YIELD_EVERY_S:
+                # Reading for YIELD_EVERY_S without the socket running dry: let the loop run
+                # timers and the other sessions first. ``gevent.idle()``, not ``sleep(0)``: a
+                # greenlet resumed by sleep(0) runs again before the loop looks at its timers
+                # (a timer then fires ~200 ms late); idle waits until the loop has nothing due.
                 self.yields += 1
-                gevent.sleep(0)
+                gevent.idle()
+                last_yield = monotonic()
             while self._backlog() >= inbox_size and not self.closing:
                 self._room.clear()
                 self._room.wait(1.0)  # the host holds inbox_size unsettled dispatches: stop reading
+                last_yield = monotonic()
 
     _killed_from_inside = False
 
@@ -325,6 +337,22 @@ class Connection:
             if item[0] == 0x88:  # a close frame: nothing may follow it
                 return
 
+    def _linger(self, sock: Any) -> None:
+        """Half-close, then read and discard what the peer still sends (briefly, boundedly):
+        closing a socket with unread data makes the kernel answer RST, and a peer that gets a
+        reset may never read the close frame just sent."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            with gevent.Timeout(min(0.25, self._close_timeout_s), False):
+                drained = 0
+                while drained < LINGER_BYTES:
+                    data = sock.recv(RECV_BYTES)
+                    if not data:
+                        break
+                    drained += len(data)
+        except Exception:  # noqa: BLE001 - already reset or closed
+            pass
+
     def _reap(self) -> None:
         self.main.join(timeout=self._close_timeout_s)
         if not self.main.dead:
@@ -348,6 +376,7 @@ class Connection:
                 writer.kill(block=False)
             sock = self.sock
             if sock is not None:
+                self._linger(sock)
                 try:
                     sock.close()
                 except Exception:  # noqa: BLE001 - already closed
