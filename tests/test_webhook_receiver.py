@@ -75,6 +75,14 @@ class Bot:
             time.sleep(0.005)
 
 
+def eventually(predicate: Any, timeout_s: float = 5.0) -> bool:
+    """Hooks run on a strand of their own: wait (bounded) for what they record."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return bool(predicate())
+
+
 def event(event_id: str, n: int) -> bytes:
     return orjson.dumps({"id": event_id, "op": 0, "s": n, "t": "C2C_MESSAGE_CREATE",
                          "d": {"id": f"ROBOT1.0_msg{n}", "content": f"message {n}",
@@ -243,6 +251,7 @@ def test_stop_drains_acknowledged_events_and_later_ones_ask_for_a_retry() -> Non
     assert bot.receiver.stop() is True
     assert got == ["E0", "E1", "E2"]
     assert bot.post(event("E9", 9)) == (200, b'{"op":12,"d":1}')
+    assert eventually(lambda: len(bot.statuses) == 2)
     assert [s.phase for s in bot.statuses] == [core.Phase.READY, core.Phase.STOPPED]
     assert not bot.receiver.is_ready()
 
@@ -258,7 +267,8 @@ def test_a_wrong_secret_is_not_silent() -> None:
                             signature=other.sign(stamp.encode() + event(f"E{n}", n)))[0] == 401
     finally:
         bot.receiver.stop()
-    assert len(bot.fatals) == 1 and bot.fatals[0].retryable and "AppSecret" in bot.fatals[0].reason
+    assert eventually(lambda: bot.fatals) and len(bot.fatals) == 1
+    assert bot.fatals[0].retryable and "AppSecret" in bot.fatals[0].reason
 
 
 # -- the journal ---------------------------------------------------------------------------------------

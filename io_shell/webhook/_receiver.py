@@ -27,6 +27,7 @@ and ``on_fatal`` in order on a strand of their own. The same surfaces as ``Gatew
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -100,6 +101,7 @@ class WebhookReceiver:
         self._signer = Signer(config.client_secret)
         self._state = webhook.initial_state(config.webhook)
         self._lock = allocate_lock()  # an OS lock even under monkey-patching; never held across a switch
+        self._settles: collections.deque[core.Dispatch] = collections.deque()
         self._requests = 0
         self._redactor = Redactor(config.secrets)
         self._recorder: Recorder | None = None
@@ -194,7 +196,9 @@ class WebhookReceiver:
         self._stopped = True
         deadline = time.monotonic() + self.config.drain_timeout_s
         while self._state.in_flight and self._host.queue is None and time.monotonic() < deadline:
+            self._drain_settles()
             time.sleep(0.005)
+        self._drain_settles()
         left = len(self._state.in_flight)
         if left and self._host.queue is None:
             log.error("webhook: %d acknowledged event(s) not handled within %.1f s of stop (the journal "
@@ -229,6 +233,8 @@ class WebhookReceiver:
                 number = self._requests
                 inp = webhook.CallbackReceived(time.monotonic(), number, text, verdict, timestamp, time.time())
                 commands = self._step(inp)
+            if self._settles:
+                self._drain_settles()
             self._host.wake()
             answer = next((c for c in commands if isinstance(c, (webhook.Respond, webhook.AnswerValidation))
                            and c.request == number), None)
@@ -284,10 +290,27 @@ class WebhookReceiver:
         return commands
 
     def _settle(self, dispatch: core.Dispatch) -> None:
-        """The host finished with ``dispatch`` (any thread)."""
-        with self._lock:
-            self.counters["dispatches_settled"] += 1
-            self._step(core.DispatchSettled(time.monotonic(), dispatch.seq, dispatch.session_epoch))
+        """The host finished with ``dispatch`` (any thread; never waits for the lock).
+
+        The settle is queued and stepped by whichever thread holds the lock next: a handler
+        thread never queues behind the callbacks of a busy server (with 16 threads posting,
+        a handler that waited its turn for the lock would fall ever further behind).
+        """
+        self._settles.append(dispatch)
+        self._drain_settles()
+
+    def _drain_settles(self) -> None:
+        """Step every queued settle, if the lock is free; a holder that finds it taken leaves
+        them to the thread holding it, which drains after releasing it."""
+        settles = self._settles
+        while settles and self._lock.acquire(False):
+            try:
+                while settles:
+                    dispatch = settles.popleft()
+                    self.counters["dispatches_settled"] += 1
+                    self._step(core.DispatchSettled(time.monotonic(), dispatch.seq, dispatch.session_epoch))
+            finally:
+                self._lock.release()
 
     def _commit(self) -> None:
         """Wait until every recorded step is committed (``ack_after_commit``); failures are counted.
