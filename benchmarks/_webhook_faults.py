@@ -231,7 +231,9 @@ def render(results: list[WResult], quick: bool) -> str:
               "events whose every attempt failed. retries: attempts beyond the first.",
               "- A restarted process restores from the journal store (`ReceiverConfig.restore`): the event ids the "
               "process before handled stay deduplicated, and events it acknowledged but never handled are "
-              "delivered again; QQ itself never redelivers an event it saw acknowledged."]
+              "delivered again; QQ itself never redelivers an event it saw acknowledged. After a SIGKILL an event "
+              "whose handler returned in the last moments before the kill, its settle not yet committed (the "
+              "journal commits every 50 ms), is delivered again: at least once across a crash, never lost."]
     return "\n".join(lines) + "\n"
 
 
