@@ -9,7 +9,9 @@
 
 Modules: ``_signing`` (the key from the bot secret, Ed25519 through ``cryptography``),
 ``_config`` (ReceiverConfig), ``_receiver`` (WebhookReceiver: the reducer, the journal, the
-workers, the status), ``_wsgi`` (the WSGI application), ``_server`` (gevent's WSGI server).
+delivery, the status), ``_restart`` (what the journal store's last session left), ``_wsgi`` (the
+WSGI application), ``_server`` (gevent's WSGI server on the runtime's hub thread), ``_run``
+(``qqgate run --transport webhook``).
 The decisions are the pure webhook reducer's, ``qqgate.core.webhook``.
 """
 

@@ -38,13 +38,14 @@ import orjson
 
 from qqgate import core
 from qqgate.core import webhook
-from qqgate.core.journal import Redactor, read_journal
+from qqgate.core.journal import Redactor
 
 from .._config import Recorder
 from .._host import CallbackHost, DispatchQueue, Executor, in_handler
 from .._status import GatewayStatus
 from .._sync import allocate_lock
 from ._config import ReceiverConfig
+from ._restart import load_restore_point
 from ._signing import Signer
 
 if TYPE_CHECKING:
@@ -145,36 +146,27 @@ class WebhookReceiver:
         self._host.wake()
 
     def _restore_point(self) -> webhook.CallbacksRestored | None:
-        """What the journal store's last webhook session of this bot left, or None (no store yet,
-        no such session, nothing to remember). A store that cannot be read is logged and
-        counted (``restore_errors``), and the receiver starts afresh."""
+        """What the journal store's last webhook session of this bot left (``_restart``), or None.
+
+        A store that cannot be read is logged and counted (``restore_errors``), and the
+        receiver starts afresh."""
         target = self.config.journal
         if not isinstance(target, str):
             return None
-        from .. import journal as store
-        if not store.looks_like_store(target):
-            return None
         try:
-            ours = [s for s in store.list_sessions(target)
-                    if isinstance(s.header.get("client"), dict) and s.header["client"].get("client") == "webhook"
-                    and s.header.get("app_id") == self.config.app_id]
-            if not ours:
-                return None
-            parsed = read_journal(store.journal_bytes(target, ours[-1].session_id))
-            rehydration = webhook.WebhookRehydration(
-                webhook.WebhookConfig.from_dict(dict(parsed.header["client"].get("config") or {})))
-            for _line, inp, _recorded in parsed.steps:
-                rehydration.apply(inp)  # type: ignore[arg-type]  # a webhook session holds webhook inputs
-            restored = rehydration.restored(time.monotonic())
+            point = load_restore_point(target, self.config.app_id, time.monotonic())
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read must not stop the bot
             self.counters["restore_errors"] = self.counters.get("restore_errors", 0) + 1
             log.error("webhook: cannot restore from %s: %s", self._redactor.text(str(target)),
                       self._redactor.text(f"{type(exc).__name__}: {exc}"))
             return None
-        self.restored_from = ours[-1].session_id
+        if point is None:
+            return None
+        self.restored_from = point.session_id
+        restored = point.restored
         if restored is not None:
             log.info("webhook: restored from journal session %s (%d steps): %d handled event ids, "
-                     "%d unhandled events delivered again", self.restored_from, rehydration.steps,
+                     "%d unhandled events delivered again", point.session_id, point.steps,
                      len(restored.dedupe_keys), len(restored.unhandled))
         return restored
 
