@@ -8,9 +8,13 @@ status 2): a wrong argument never ends in a traceback. Units are in the names: h
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import os
+import re
 from pathlib import Path
+
+from qqgate.replay.logs import LineTime, Until
 
 
 def _number(text: str, what: str = "a number") -> float:
@@ -157,3 +161,40 @@ def output_file(text: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write into {folder}")
     return path
+
+
+def log_date(text: str) -> datetime.date:
+    """``YYYY-MM-DD``: the day a log was written, for a log whose lines carry no date."""
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+_UNTIL_RE = re.compile(r"\+\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|min|h|d)?\s*$")
+_UNTIL_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_STAMP_RE = re.compile(r"(?:(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[ T])?(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?$")
+
+
+def until(text: str) -> Until:
+    """``--until``: ``+1h`` / ``+90m`` / ``+3600`` (s) after the log's last event, or a stamp
+    ``HH:MM[:SS]`` / ``YYYY-MM-DD HH:MM[:SS]`` (the log's own clock) up to which it was captured."""
+    t = text.strip()
+    m = _UNTIL_RE.match(t)
+    if m is not None:
+        return Until(after_s=float(m.group("n")) * _UNTIL_UNITS[m.group("unit")])
+    m = _STAMP_RE.match(t)
+    if m is not None:
+        h, mi, s = int(m.group("h")), int(m.group("mi")), int(m.group("s") or 0)
+        if h < 24 and mi < 60 and s < 61:
+            day = None
+            if m.group("y"):
+                try:
+                    day = datetime.date(int(m.group("y")), int(m.group("mo")), int(m.group("d"))).toordinal()
+                except ValueError:
+                    day = None
+                if day is None:
+                    raise argparse.ArgumentTypeError(f"not a date: {text!r}")
+            return Until(time=LineTime(day, h * 3600.0 + mi * 60.0 + s, 1.0, dated=day is not None))
+    raise argparse.ArgumentTypeError(f"--until takes +DURATION (+1h, +90m, +3600) or a time "
+                                     f"(18:01, 2026-05-04 18:01), got {text!r}")

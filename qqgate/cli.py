@@ -37,6 +37,7 @@ from qqgate.replay import SCENARIOS
 from qqgate.replay.checks import LIVENESS_BOUND_S
 
 from . import _argtypes as types
+from ._paths import output_problem
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -86,8 +87,17 @@ EXPORT_DESCRIPTION = (
 
 
 # -- each subcommand: what it calls, then its arguments -------------------------------------
+def _path_error(command: str, what: str, path: object, problem: str) -> int:
+    """One line on standard error, exit status 2: a path that cannot be used, before any work."""
+    sys.stderr.write(f"qqgate {command}: {what}{path}: {problem}\n")
+    return 2
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from qqgate.replay._subcommands import simulate
+    for option, path in (("--journal ", args.journal), ("--log ", args.log)):
+        if path is not None and (problem := output_problem(path)) is not None:
+            return _path_error("simulate", option, path, problem)
     return simulate(args.scenario, args.client, seed=args.seed, hours=args.hours,
                     legacy_version=args.legacy_version, journal=args.journal, log=args.log, out=sys.stdout,
                     html=args.html, png=args.png, err=sys.stderr)
@@ -127,11 +137,16 @@ def _add_simulate(sub: Subparsers) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from qqgate.io_shell.journal import JournalStoreError, journal_bytes, looks_like_store
+    from qqgate.replay._inputs import InputKind, open_input
     from qqgate.replay._subcommands import pictures, replay_file, replay_journal_data
     target = str(args.file)
+    opened = open_input(target)
+    opened.close()  # only what it is is needed here; replay_file opens it again to stream it
+    if opened.what.kind is InputKind.REFUSED:
+        return _path_error("replay", "", target, opened.what.reason)
     draw = pictures("replay", args.html, args.png, sys.stdout, sys.stderr)
-    if looks_like_store(target):
+    if opened.what.kind is InputKind.STORE:
+        from qqgate.io_shell.journal import JournalStoreError, journal_bytes
         try:
             data = journal_bytes(target, args.session)
         except JournalStoreError as exc:
@@ -141,7 +156,8 @@ def _replay(args: argparse.Namespace) -> int:
     if args.session is not None:
         sys.stderr.write("qqgate replay: --session only applies to a journal store\n")
         return 2
-    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr, draw=draw)
+    return replay_file(target, seed=args.seed, hours=args.hours, out=sys.stdout, err=sys.stderr, draw=draw,
+                       date=args.date, until=args.until)
 
 
 def _add_replay(sub: Subparsers) -> None:
@@ -163,6 +179,14 @@ def _add_replay(sub: Subparsers) -> None:
     p.add_argument("--hours", type=types.simulated_hours, default=None,
                    help="simulated hours of the derived world (logs only; default: 2, or longer "
                         "when the log's outage needs it)")
+    p.add_argument("--date", type=types.log_date, default=None, metavar="YYYY-MM-DD",
+                   help="logs only: the day the log was written, when its lines carry no date "
+                        "(dates bare times, and the client's version: hermes changed behaviour in May 2026)")
+    p.add_argument("--until", type=types.until, default=None, metavar="TIME",
+                   help="logs only: the process ran on, logging nothing more, until TIME: +DURATION "
+                        "after the last line (+1h, +90m, +3600) or a time of the log's clock "
+                        "(18:01, 2026-05-04 18:01). A silence is evidence only when something "
+                        "shows time passing: another component's lines, a note, or this")
     _add_pictures(p)
     p.set_defaults(func=_replay)
 
@@ -410,6 +434,23 @@ def _add_run(sub: Subparsers) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from qqgate.io_shell.journal._export_command import export
+    from qqgate.replay._inputs import InputKind, open_input
+    target = str(args.target)
+    if not target.startswith(("postgresql://", "postgres://")):
+        path = target[len("sqlite:"):] if target.startswith("sqlite:") else target
+        opened = open_input(path[2:] if target.startswith("sqlite://") else path)
+        opened.close()
+        if opened.what.kind is InputKind.REFUSED:
+            reason = opened.what.reason
+            if reason == "no such file":
+                reason = "no such journal store (file not found)"
+            return _path_error("export", "", target, reason)
+        if opened.what.kind is not InputKind.STORE:
+            kind = "not a SQLite journal store: a JSON-lines journal (replay it with: qqgate replay FILE)" \
+                if opened.what.kind is InputKind.JOURNAL else "not a SQLite journal store: a text file"
+            return _path_error("export", "", target, kind)
+    if args.out is not None and (problem := output_problem(args.out)) is not None:
+        return _path_error("export", "--out ", args.out, problem)
     return export(str(args.target), session=args.session, out=args.out, list_only=args.list)
 
 

@@ -2,7 +2,7 @@
 
 The journal format (``core.journal``) reads and verifies a journal through a reducer it is
 given; which reducers exist is replay's knowledge: the core, rebuilt from the header's
-config, the webhook reducer (``core.webhook``, likewise), or the legacy hermes adapter model.
+config, the webhook reducer (``core.webhook``, likewise), the legacy hermes adapter model, or the botpy model.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ def model_from_header(header: dict[str, Any]) -> Reducer:
         if kind == "legacy":
             from .legacy import LegacyConfig, LegacyModel
             return LegacyModel(LegacyConfig(**dict(client.get("config") or {})))
+        if kind == "botpy":
+            from .legacy import BotpyConfig, BotpyModel
+            return BotpyModel(BotpyConfig(**dict(client.get("config") or {})))
     except (TypeError, ValueError) as exc:
         raise JournalError(f"header client config: {exc}") from None
     raise JournalError(f"header names an unknown client {kind!r}")

@@ -1,15 +1,22 @@
-"""Rendering a run as text: the log it wrote, the findings, the figures. Deterministic."""
+"""Rendering runs as text: the log a client wrote, the findings, the figures, and the report of
+``qqgate replay FILE.log`` (``log_replay_lines``, from the ``LogReplay`` data). Deterministic."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ._detectors import Finding, detection_delay, half_open_cuts
+from .logs import TAXONOMY, version_label
 from .world import (
     DnsOutage, FatalNoted, HeartbeatSent, IdentifySent, LogNoted, RefuseConnects, RequestSent,
-    ResumeSent, RunResult, SessionEstablished, SocketOpening, StallConnects, StatusNoted, WorldSpec,
+    ResumeSent, RunResult, SessionEstablished, SocketOpening, StallConnects, StatusNoted, TraceEvent,
+    WorldSpec,
 )
+
+if TYPE_CHECKING:
+    from ._log_replay import LogReplay, SideResult as SideResultLike
+    from .logs import LogReading
 
 LOG_EPOCH = datetime(2026, 5, 8, 9, 0, 0)
 """Virtual time 0 in rendered logs (an arbitrary, fixed date so output is byte-identical)."""
@@ -28,27 +35,33 @@ def clock(at: float) -> str:
 
 
 def log_lines(run: RunResult) -> list[str]:
-    """Every log line the client emitted, in its own format.
+    """Every log line the client emitted, in its own format (``render_log_event``)."""
+    return [line for e in run.trace if (line := render_log_event(e)) is not None]
 
-    The legacy model's lines come out in hermes-agent's format (incidents.md, "The log
-    format"), so ``qqgate replay`` can read them back; the core's as ``qqgate.core`` records.
+
+def render_log_event(e: TraceEvent) -> str | None:
+    """One log line of a client, in its own format, or None for an event that is no log line.
+
+    The hermes model's lines come out in hermes-agent's format (incidents.md, "The log
+    format") and the botpy model's in botpy's console format, so ``qqgate replay`` can read
+    them back; the core's as ``qqgate.core`` records.
     """
-    lines = []
-    for e in run.trace:
-        match e:
-            case LogNoted(level=level, event="hermes", fields=f):
-                lines.append(f"{stamp(e.at)} {level} {f['logger']}: {f['tag']} {f['message']}".replace("  ", " "))
-            case LogNoted(level=level, event=event, fields=f):
-                extra = " ".join(f"{k}={v}" for k, v in f.items())
-                lines.append(f"{stamp(e.at)} {level.upper()} qqgate.core: {event} {extra}".rstrip())
-            case StatusNoted(phase=phase, detail=detail):
-                lines.append(f"{stamp(e.at)} INFO qqgate.core: status {phase.value}: {detail}")
-            case FatalNoted(reason=reason, retryable=retryable):
-                kind = "retryable" if retryable else "final"
-                lines.append(f"{stamp(e.at)} ERROR qqgate.core: FATAL ({kind}) {reason}")
-            case _:
-                pass
-    return lines
+    match e:
+        case LogNoted(level=level, event="hermes", fields=f):
+            return f"{stamp(e.at)} {level} {f['logger']}: {f['tag']} {f['message']}".replace("  ", " ")
+        case LogNoted(level=level, event="botpy", fields=f):
+            source, _, func = str(f.get("source", "")).partition(" ")
+            return f"{stamp(e.at)}\t[{level}]\t({source}){func}\t{f['message']}"
+        case LogNoted(level=level, event=event, fields=f):
+            extra = " ".join(f"{k}={v}" for k, v in f.items())
+            return f"{stamp(e.at)} {level.upper()} qqgate.core: {event} {extra}".rstrip()
+        case StatusNoted(phase=phase, detail=detail):
+            return f"{stamp(e.at)} INFO qqgate.core: status {phase.value}: {detail}"
+        case FatalNoted(reason=reason, retryable=retryable):
+            kind = "retryable" if retryable else "final"
+            return f"{stamp(e.at)} ERROR qqgate.core: FATAL ({kind}) {reason}"
+        case _:
+            return None
 
 
 def excerpt(lines: list[str], head: int = 25, tail: int = 10) -> list[str]:
@@ -117,3 +130,97 @@ def render_findings(findings: Iterable[Finding]) -> list[str]:
         when = f" at {clock(f.first_at)}" if f.first_at is not None else ""
         out.append(f"{f.name}{when}: {f.summary}")
     return out or ["none"]
+
+
+# -- the report of ``qqgate replay FILE.log`` ---------------------------------------------------
+_COLUMNS = ("understood", "activity", "other", "recognised", "continuation", "note", "unreadable")
+_SHOWN_AS = {"recognised": "recognised, not understood", "unreadable": "unreadable", "other": "other components"}
+
+
+def reading_lines(reading: LogReading) -> list[str]:
+    """The reading report: per format, lines by category, and example lines of the categories a
+    reader must see (recognised but not understood, unreadable, other components)."""
+    rep = reading.report
+    out = [f"reading report ({rep.lines} lines; {rep.totals['blank']} blank):",
+           f"  {'format':<30}" + "".join(f"{c[:11]:>12}" for c in _COLUMNS) + "  clients"]
+    for row in sorted(rep.formats.values(), key=lambda r: -r.total):
+        clients = ", ".join(f"{c} {n}" for c, n in row.clients.most_common(3)) or "-"
+        out.append(f"  {row.fmt[:30]:<30}" + "".join(f"{row.counts[c]:>12}" for c in _COLUMNS) + f"  {clients}")
+    out.append(f"  {'all':<30}" + "".join(f"{rep.totals[c]:>12}" for c in _COLUMNS))
+    for category, label in _SHOWN_AS.items():
+        examples = [(fmt, n, text) for fmt, row in rep.formats.items() for n, text in row.examples.get(category, [])]
+        if examples:
+            out.append(f"  {label} ({rep.totals[category]}), e.g.:")
+            out += [f"    line {n} [{fmt}]: {text}" for fmt, n, text in sorted(examples, key=lambda x: x[1])[:8]]
+    if rep.paraphrased:
+        out.append(f"  {rep.paraphrased} line(s) read as a reporter's paraphrase, not the client's own words")
+    if rep.bad_utf8:
+        out.append(f"  {rep.bad_utf8} line(s) held bytes that are not UTF-8 (shown as \ufffd)")
+    if rep.cut_long:
+        out.append(f"  {rep.cut_long} line(s) longer than the reader reads were cut")
+    return out
+
+
+def _side_rows(sides: list[SideResultLike]) -> list[str]:
+    rows: list[tuple[str, Callable[[SideResultLike], str]]] = [("failures found", lambda s: ", ".join(f"{f.name} ×{f.count}" if f.count > 1 else f.name
+                                                   for f in s.failures) or "none"),
+            ("ran", lambda s: f"{s.ran_s / 3600:.2f} h, {s.steps} steps" + (" (stopped: spin)" if s.spin else "")),
+            ("sockets opened", lambda s: str(s.opens)),
+            ("identify / resume", lambda s: f"{s.identifies} / {s.resumes}"),
+            ("messages", lambda s: f"{s.delivered} of {s.pushed} delivered, {s.missing} missing"),
+            ("host told (Fatal)", lambda s: str(s.fatals)),
+            ("dead link detected", lambda s: s.detection)]
+    width = 44
+    out = [f"  {'':<20} " + "".join(f"{s.label:<{width}}" for s in sides)]
+    for label, value in rows:
+        out.append(f"  {label:<20} " + "".join(f"{value(s)[:width - 1]:<{width}}" for s in sides))
+    return out
+
+
+def log_replay_lines(result: LogReplay) -> list[str]:
+    """The whole report of ``qqgate replay FILE.log`` as printable lines (deterministic)."""
+    r = result.reading
+    n = r.named
+    out = [f"read      {result.name}: {r.report.lines} lines, {r.report.understood} understood as connection events"]
+    out += ["", *reading_lines(r)]
+    if r.client is not None:
+        from .logs import CLIENTS
+        info = CLIENTS.get(r.client)
+        out.append(f"client    {info.title if info else r.client}")
+    if r.version is not None:
+        shown = ", ".join(version_label(v) if r.client == "hermes" else v for v in r.version.candidates)
+        out.append(f"version   {shown}: {r.version.why}")
+    out += ["", "timeline (seconds from the first event; ~ inferred, with its reason; · no time):"]
+    out += [f"  {row}" for row in r.timeline.rows()]
+    ev = r.evidence
+    if ev.silence_s is not None:
+        out.append(f"  the log ends in a silence of {ev.silence_s:g} s (line {ev.silence_line})")
+    out += ["", f"incident  {n.incident}: {TAXONOMY[n.incident]}", f"rule      {n.rule}"]
+    if n.alternatives:
+        out.append(f"or        {', '.join(n.alternatives)} (another version of the client, same lines)")
+    if n.evidence:
+        out.append("evidence")
+        for e in n.evidence:
+            out += [f"  {e.when}: {e.what}", f"      > {e.text}"]
+    if n.also:
+        out.append(f"also      {', '.join(n.also)} (their rules hold too)")
+    out += [f"note      {x}" for x in n.notes]
+    derived = r.derived
+    if derived is None:
+        out += ["", f"verdict   {result.verdict}"]
+        return out
+    out += ["", f"world     {result.hours:.2f} simulated hours, seed {result.seed}: {describe_world(derived.world)}"]
+    out += [f"  - {w}" for w in derived.why]
+    if derived.no_model:
+        out.append(f"model     {derived.no_model}: only the core runs")
+    for side in result.models:
+        out.append(f"model     {side.label}: {side.why}")
+    sides = [*result.models] + ([result.core] if result.core is not None else [])
+    out += ["", *_side_rows(sides)]
+    for side in sides:
+        out.append(f"\n{side.label} findings:")
+        out += [f"  {line}" for line in render_findings(side.findings)]
+        out.append(f"{side.label} log (excerpt):")
+        out += [f"  {line}" for line in side.log_excerpt]
+    out += ["", f"verdict   {result.verdict}"]
+    return out

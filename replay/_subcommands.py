@@ -7,13 +7,16 @@ to the ``out`` (and ``err``) it is given and returns the exit status. A journal 
 
 from __future__ import annotations
 
+import datetime as _dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, TextIO
 
-from qqgate.core.journal import JournalError, journal_lines, read_journal
+from qqgate.core.journal import JournalError, journal_lines, read_journal, stream_journal, verify
 
-from ._journal_replay import replay_journal
+from ._inputs import InputKind, LineStats, iter_text_lines, journal_lines_of, open_input
+from ._journal_replay import model_from_header
+from .logs import Until
 from ._report import describe_world, excerpt, figures, log_lines, render_findings
 from ._runner import Outcome, journal_header, run_scenario
 from ._scenarios import SCENARIOS
@@ -118,23 +121,48 @@ def simulate(scenario_name: str, client: str, *, seed: int, hours: float | None,
 
 
 def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: TextIO,
-                draw: Pictures | None = None) -> int:
+                draw: Pictures | None = None, date: _dt.date | None = None, until: Until | None = None) -> int:
     """``qqgate replay FILE``: a journal (``.jsonl``, or a file that starts with its header) is
-    replayed through the reducer it names (``replay_journal_data``); any other file is read as a
-    hermes text log and its world re-run (``_log_replay``; ``seed``, ``hours`` are for that).
+    replayed through the reducer it names, as it is read; a text log is read and its incident
+    re-run (``_log_replay``; ``seed``, ``hours``, ``date``, ``until`` are for that). Anything
+    else (missing, a directory, a device, empty, binary, not UTF-8, a journal store, which the
+    command line reads) is refused with one line on ``err``. ``draw`` writes the run's timeline
+    (``pictures``).
 
-    ``draw``: writes the run's timeline (``pictures``). Returns 0 (identical; reproduced and
-    survived), 1 (diverged; not), 2 (unreadable file, or a timeline that could not be written).
+    Returns 0 (identical; named, reproduced and survived), 1 (diverged; not reproduced, not
+    survived, or inconclusive), 2 (unreadable; nothing to diagnose; a timeline not written).
     """
+    opened = open_input(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        err.write(f"qqgate replay: cannot read {path}: {exc.strerror}\n")
+        what = opened.what
+        if what.kind is InputKind.REFUSED:
+            err.write(f"qqgate replay: {path}: {what.reason}\n")
+            return 2
+        if what.kind is InputKind.STORE or opened.stream is None:
+            err.write(f"qqgate replay: {path}: a journal store: read it with the qqgate command line\n")
+            return 2
+        if what.kind is InputKind.JOURNAL:
+            if draw is not None:  # a picture needs the whole journal; only then is it held
+                data = opened.head + opened.stream.read()
+                return replay_journal_data(path, data, out=out, err=err, draw=draw)
+            return _replay_journal_stream(path, journal_lines_of(opened.stream, opened.head), out=out, err=err)
+        from ._log_replay import draw_log_replay, replay_log
+        from ._report import log_replay_lines
+        stats = LineStats()
+        result = replay_log(path, iter_text_lines(opened.stream, stats, opened.head), seed=seed, hours=hours,
+                            date=date, until=until)
+        result.reading.report.bad_utf8 = stats.bad_utf8
+        result.reading.report.cut_long = stats.cut_long
+    finally:
+        opened.close()
+    if result.status == 2 and not result.reading.report.understood:
+        err.write(f"qqgate replay: {path}: nothing to diagnose: no line says anything about a gateway connection "
+                  f"({result.reading.report.lines} lines read; the reading report follows)\n")
+    for line in log_replay_lines(result):
+        out.write(line + "\n")
+    if draw is not None and result.reading.derived is not None and not draw_log_replay(result, draw):
         return 2
-    if path.endswith(".jsonl") or data.lstrip().startswith(b'{"type":"header"'):
-        return replay_journal_data(path, data, out=out, err=err, draw=draw)
-    from ._log_replay import replay_log
-    return replay_log(path, data.decode("utf-8", errors="replace"), out, seed=seed, hours=hours, draw=draw)
+    return result.status
 
 
 def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO, draw: Pictures | None = None) -> int:
@@ -145,21 +173,33 @@ def replay_journal_data(name: str, data: bytes, *, out: TextIO, err: TextIO, dra
     journal cannot be read or names no reducer that can be rebuilt (or its timeline could not
     be written).
     """
+    if draw is not None:
+        try:
+            whole = read_journal(data)
+        except JournalError as exc:
+            err.write(f"qqgate replay: {name}: {exc}\n")
+            return 2
+        from .timeline import timeline_of_journal
+        status = _replay_journal_stream(name, data, out=out, err=err)
+        if status != 2 and not draw(timeline_of_journal(f"qqgate replay {name}", whole)):
+            return 2
+        return status
+    return _replay_journal_stream(name, data, out=out, err=err)
+
+
+def _replay_journal_stream(name: str, source: bytes | Iterable[bytes], *, out: TextIO, err: TextIO) -> int:
+    """Replay a journal as it is read (one step in memory at a time); the first divergence is printed."""
     try:
-        journal = read_journal(data)
-        result = replay_journal(journal)
+        journal = stream_journal(source)
+        result = verify(journal, model_from_header(journal.header))
     except JournalError as exc:
         err.write(f"qqgate replay: {name}: {exc}\n")
         return 2
     head = journal.header
-    _p(out, "journal", f"{name}: {len(journal.steps)} steps, client {result.client}, "
+    _p(out, "journal", f"{name}: {result.steps} steps, client {result.client}, "
                        f"scenario {head.get('scenario', '-')}, seed {head.get('seed', '-')}")
     if journal.truncated_tail:
         _p(out, "note", "the last line was cut short (a killed writer?) and was ignored")
-    if draw is not None:
-        from .timeline import timeline_of_journal
-        if not draw(timeline_of_journal(f"qqgate replay {name}", journal)):
-            return 2
     d = result.divergence
     if d is None:
         _p(out, "result", f"identical: all {result.steps} steps replay to the recorded commands")

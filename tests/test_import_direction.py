@@ -9,7 +9,7 @@ The table (README, "Layout"; design.md, "Layout"):
     replay          replay/ (the rest)      world, journal, core
     checks          replay/checks/          replay, world, journal, core; io_shell.journal in
                                             crash-test's modules only
-    cli             qqgate/cli.py, qqgate/_argtypes.py, qqgate/__main__.py   everything
+    cli             qqgate/cli.py, qqgate/_argtypes.py, qqgate/_paths.py, qqgate/__main__.py   everything
     face            qqgate/__init__.py      io_shell (its lazy embedding names)
 
 Every module's imports are read from its source (``ast``): ``import x``, ``from x import y``
@@ -35,7 +35,7 @@ PARTS = (  # (module prefix, part): the longest prefix wins
     ("qqgate.core.journal", "journal"), ("qqgate.core", "core"),
     ("qqgate.io_shell", "io_shell"),
     ("qqgate.replay.world", "world"), ("qqgate.replay.checks", "checks"), ("qqgate.replay", "replay"),
-    ("qqgate.cli", "cli"), ("qqgate._argtypes", "cli"), ("qqgate.__main__", "cli"),
+    ("qqgate.cli", "cli"), ("qqgate._argtypes", "cli"), ("qqgate._paths", "cli"), ("qqgate.__main__", "cli"),
     ("qqgate", "face"),
 )
 ALLOWED = {

@@ -127,7 +127,7 @@ def test_verify_reports_the_first_divergent_step_of_the_reducer_it_is_given() ->
 
 
 def test_model_from_header_refuses_what_it_cannot_rebuild() -> None:
-    for header, message in (({}, "no 'client'"), ({"client": {"client": "botpy"}}, "unknown client"),
+    for header, message in (({}, "no 'client'"), ({"client": {"client": "no-such-client"}}, "unknown client"),
                             ({"client": {"client": "core", "config": {"nope": 1}}}, "client config")):
         with pytest.raises(journal.JournalError, match=message):
             model_from_header(header)

@@ -18,7 +18,7 @@ Errors: ``JournalError`` and its subclasses (``CodecError`` here, the store's ow
 from ._codec import JournalCommand, JournalInput, decode_command, decode_input, encode_command, encode_input
 from ._errors import CodecError, JournalError
 from ._header import FORMAT, FORMAT_VERSION, describe_core, describe_webhook, header_record, journal_header
-from ._reader import Journal, read_journal
+from ._reader import Journal, StreamedJournal, read_journal, stream_journal
 from ._records import Step, header_line, journal_lines, step_line, step_record
 from ._redact import Redactor
 from ._verify import Divergence, Reducer, VerifyResult, verify
@@ -27,7 +27,7 @@ __all__ = [
     "JournalCommand", "JournalInput", "decode_command", "decode_input", "encode_command", "encode_input",
     "CodecError", "JournalError",
     "FORMAT", "FORMAT_VERSION", "describe_core", "describe_webhook", "header_record", "journal_header",
-    "Journal", "read_journal",
+    "Journal", "StreamedJournal", "read_journal", "stream_journal",
     "Step", "header_line", "journal_lines", "step_line", "step_record",
     "Redactor",
     "Divergence", "Reducer", "VerifyResult", "verify",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._codec import JournalCommand, encode_command, encode_input
-from ._reader import Journal
+from ._reader import Journal, StreamedJournal
 
 
 class Reducer(Protocol):
@@ -52,17 +52,22 @@ class VerifyResult:
     truncated_tail: bool
 
 
-def verify(journal: Journal, reducer: Reducer) -> VerifyResult:
+def verify(journal: Journal | StreamedJournal, reducer: Reducer) -> VerifyResult:
     """Replay every recorded input through ``reducer`` from its initial state; stop at the
-    first step whose commands, encoded, differ from the recorded ones.
+    first step whose commands, encoded, differ from the recorded ones. A streamed journal
+    (``stream_journal``) is replayed as it is read, one step in memory at a time.
 
-    Raises whatever ``reducer.step`` raises (the core never raises on bad input).
+    Raises whatever ``reducer.step`` raises (the core never raises on bad input), and
+    JournalError for a streamed journal's unreadable or missing step.
     """
     state = reducer.initial_state()
-    for i, (line, inp, recorded) in enumerate(journal.steps, start=1):
+    steps = journal.steps() if isinstance(journal, StreamedJournal) else journal.steps
+    count = 0
+    for i, (line, inp, recorded) in enumerate(steps, start=1):
+        count = i
         state, commands = reducer.step(state, inp)
         replayed = [encode_command(c) for c in commands]
         if replayed != recorded:
             return VerifyResult(reducer.name, i, Divergence(i, line, encode_input(inp), recorded, replayed),
                                 journal.truncated_tail)
-    return VerifyResult(reducer.name, len(journal.steps), None, journal.truncated_tail)
+    return VerifyResult(reducer.name, count, None, journal.truncated_tail)

@@ -18,7 +18,7 @@ import orjson
 
 from qqgate import core
 from qqgate.core.journal import JournalError, read_journal
-from ..logs import import_log
+from ..logs import read_log
 
 _VALID = [
     '{"op":10,"d":{"heartbeat_interval":41250}}',
@@ -173,8 +173,8 @@ def fuzz_logs(log_texts: list[str], n: int, seed: int, report: FuzzReport) -> No
             lines[i] = bad.decode("utf-8", errors="replace") if isinstance(bad, bytes) else bad
         report.log_texts += 1
         try:
-            imported = import_log("\n".join(lines))
-            report.log_unreadable += len(imported.parsed.unreadable)
+            reading = read_log(lines)
+            report.log_unreadable += reading.report.totals["unreadable"]
         except Exception as exc:
             report.exceptions.append(f"log importer: {type(exc).__name__}: {exc}")
 
@@ -198,7 +198,7 @@ def load_corpus(samples: Path) -> Corpus:
     if not samples.is_dir():
         raise CorpusError(f"no such folder: {samples} (--samples wants logs_samples/ or a folder like it)")
     journals = sorted(samples.glob("*.core.jsonl"))
-    logs = sorted(samples.glob("*.log"))
+    logs = sorted(samples.glob("*.log")) + sorted(samples.glob("real/*.log"))
     missing = [what for what, found in (("no journal (*.core.jsonl)", journals), ("no log (*.log)", logs))
                if not found]
     if missing:

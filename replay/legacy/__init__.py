@@ -1,4 +1,7 @@
-"""The legacy model: hermes-agent's QQ adapter before its fixes (v0.13, v0.14).
+"""Models of real QQ clients: hermes-agent's QQ adapter (v0.12 to after its 2026-06 fixes), and
+botpy 1.2.1 (``_botpy``, ``BotpyModel``).
+
+The hermes model:
 
 A pure reducer with the core's signature (``replay.world.ClientModel``) that reproduces
 the production incidents of incidents.md in the simulator. It never emits ``Fatal``: the
@@ -40,19 +43,31 @@ Rules where incidents.md leaves a choice (each is a decision of this model):
   ``Bot is banned. Check QQ Open Platform.``.
 - Dispatches are delivered without dedupe (``dedupe_key`` = ``d.id`` or ``s:<seq>``).
 
+- Versions (``VERSIONS``): 0.12 and 0.13 clear ``running`` on every error; 0.14 only marks the
+  transport down (so it spins on a closed socket); "fixed" resumes after 4009, handles op 7 and
+  op 9 (``Server requested reconnect (op 7)``), stops on fatal codes and raises on a closed
+  socket. The heartbeat task's startup race: it reads the interval when it starts, 30 s, unless
+  Hello arrived within ``HELLO_RACE_WINDOW_S`` of the socket opening and the seed's draw says
+  Hello was processed first (``FIRST_BEAT_HELLO_FIRST_P``, measured 5 of 14): then 33 s.
+
 Modules: ``_state`` (config, state and the adapter's numbers), ``_messages`` (its log texts),
-``_model`` (``AdapterStep``: its behaviour, one input at a time), ``_reducer`` (``LegacyModel``).
+``_model`` (``AdapterStep``: its behaviour, one input at a time), ``_reducer`` (``LegacyModel``),
+``_botpy`` (``BotpyModel``, botpy 1.2.1).
 Part of replay proper; it imports only the core (the world drives it like any client).
 """
 
 from . import _messages as messages
+from ._botpy import BotpyConfig, BotpyModel, BotpyState
+from ._model import hello_wins_race
 from ._reducer import LegacyModel
 from ._state import (
-    MAX_RECONNECT_ATTEMPTS, RECONNECT_DELAYS_S, VERSIONS, HeartbeatTask, LegacyConfig,
-    LegacyState, ListenLoop, LoopEnd,
+    FIRST_BEAT_HELLO_FIRST_P, HELLO_RACE_WINDOW_S, MAX_RECONNECT_ATTEMPTS, RECONNECT_DELAYS_S, VERSIONS,
+    HeartbeatTask, LegacyConfig, LegacyState, ListenLoop, LoopEnd,
 )
 
 __all__ = [
     "LegacyConfig", "LegacyModel", "LegacyState", "HeartbeatTask", "ListenLoop", "LoopEnd",
     "MAX_RECONNECT_ATTEMPTS", "RECONNECT_DELAYS_S", "VERSIONS", "messages",
+    "FIRST_BEAT_HELLO_FIRST_P", "HELLO_RACE_WINDOW_S", "hello_wins_race",
+    "BotpyConfig", "BotpyModel", "BotpyState",
 ]

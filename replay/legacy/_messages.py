@@ -65,6 +65,23 @@ FATAL_OFFLINE = "Bot is offline/sandbox-only"
 """Fatal error recorded on 4914."""
 
 
+SERVER_REQUESTED_RECONNECT = "Server requested reconnect (op 7)"
+"""After the 2026-06 fixes (0.19.0 adapter.py 872)."""
+INVALID_SESSION_CLEARING = "Invalid session (op 9, not resumable), clearing session"
+"""After the 2026-06 fixes (0.19.0 adapter.py 882-885)."""
+INVALID_SESSION_RESUMABLE = "Invalid session (op 9, resumable)"
+"""After the 2026-06 fixes (0.19.0 adapter.py 889)."""
+_BOT_IS = {4914: "offline/sandbox-only", 4915: "banned", 4001: "invalid opcode", 4002: "invalid payload",
+           4010: "invalid shard", 4011: "sharding required", 4012: "invalid API version",
+           4013: "invalid intent", 4014: "intent not authorized"}
+
+
+def bot_is(code: int | None) -> str:
+    """``Bot is banned. Check QQ Open Platform.`` and the other fatal-code texts of 0.19.0
+    (4914 and 4915 exist in every version; the rest after the fixes)."""
+    return f"Bot is {_BOT_IS.get(code or 0, 'rejected')}. Check QQ Open Platform."
+
+
 def ws_connected(url: str) -> str:
     """``WebSocket connected to wss://api.sgroup.qq.com/websocket``."""
     return f"WebSocket connected to {url}"

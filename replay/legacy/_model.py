@@ -18,9 +18,10 @@ from qqgate.core import (
 
 from . import _messages as M
 from ._state import (
-    DEFAULT_HEARTBEAT_S, DEFAULT_HELLO_MS, FATAL_CLOSE_CODES, HELLO_FACTOR,
+    DEFAULT_HEARTBEAT_S, DEFAULT_HELLO_MS, FATAL_CLOSE_CODES, FIRST_BEAT_HELLO_FIRST_P,
+    FIXED_FATAL_CLOSE_CODES, FIXED_SESSION_CLOSE_CODES, HELLO_FACTOR, HELLO_RACE_WINDOW_S,
     MAX_QUICK_DISCONNECTS, MAX_RECONNECT_ATTEMPTS, QUICK_DISCONNECT_S, RATE_LIMIT_CLOSE_CODE,
-    RATE_LIMIT_WAIT_S, RECONNECT_DELAYS_S, SESSION_CLOSE_CODES, TOKEN_CLOSE_CODE,
+    RATE_LIMIT_WAIT_S, RECONNECT_DELAYS_S, RUNNING_CLEARED, SESSION_CLOSE_CODES, TOKEN_CLOSE_CODE,
     TOKEN_REFRESH_MARGIN_S, HeartbeatTask, LegacyConfig, LegacyState, ListenLoop, LoopEnd,
 )
 
@@ -43,6 +44,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def hello_wins_race(seed: int) -> bool:
+    """The seed's draw of the heartbeat task's startup race: True (with probability
+    ``FIRST_BEAT_HELLO_FIRST_P``) when Hello is processed before the task first sleeps.
+    A splitmix64 step of the seed: pure, and the same on every platform."""
+    z = (seed + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    z ^= z >> 31
+    return z / 2.0 ** 64 < FIRST_BEAT_HELLO_FIRST_P
+
+
 class AdapterStep:
     """One step of the adapter in progress: the state so far and the commands emitted."""
 
@@ -62,8 +74,14 @@ class AdapterStep:
         self.out.append(M.record(level, message, self.tag))
 
     @property
-    def v13(self) -> bool:
-        return self.cfg.version == "0.13"
+    def clears_running(self) -> bool:
+        """0.12/0.13: every error clears ``running`` (the heartbeat task and the loop can end)."""
+        return self.cfg.version in RUNNING_CLEARED
+
+    @property
+    def fixed(self) -> bool:
+        """After the 2026-06 fixes: 4009 resumes, op 7/9 handled, fatal codes stop, no spin."""
+        return self.cfg.version == "fixed"
 
     def give_up(self, end: LoopEnd, fatal_error: str | None = None) -> None:
         """The listen task returns; nothing restarts it and the host is not told."""
@@ -114,7 +132,9 @@ class AdapterStep:
         if loop is ListenLoop.STARTUP_OPEN:
             # connect(): start the listen task and the adapter's one heartbeat task.
             if self.s.heartbeat is HeartbeatTask.NOT_STARTED:
-                self.set(heartbeat=HeartbeatTask.SLEEPING,
+                # The task reads the interval when it starts: 30 s, unless Hello wins the race
+                # (settled when Hello arrives: ``hello``).
+                self.set(heartbeat=HeartbeatTask.SLEEPING, heartbeat_started_at_s=inp.at,
                          heartbeat_wake_at_s=inp.at + self.s.heartbeat_interval_s)
             self.set(loop=ListenLoop.READING, read_started_at_s=inp.at)
             return
@@ -147,6 +167,8 @@ class AdapterStep:
         self.set(read_started_at_s=at)
         if self.s.ws_conn is None:
             self.error_path(at, M.ERR_WS_NOT_CONNECTED)
+        elif not self.s.ws_open and self.fixed:
+            self.error_path(at, M.ERR_WS_CLOSED)  # the fix: a closed socket raises
         elif not self.s.ws_open:
             # Reading a closed socket returns at once without an exception: the counters
             # reset and the loop goes round again with no await, for ever (v0.14).
@@ -173,7 +195,7 @@ class AdapterStep:
     def reconnect_failed(self, at: float, error: str) -> None:
         self.log(M.WARNING, M.reconnect_failed(error))
         self.set(attempts=self.s.attempts + 1)
-        if not self.v13 and self.s.reconnect_from_close and self.s.attempts >= MAX_RECONNECT_ATTEMPTS:
+        if not self.clears_running and self.s.reconnect_from_close and self.s.attempts >= MAX_RECONNECT_ATTEMPTS:
             self.log(M.ERROR, M.MAX_RECONNECT_ATTEMPTS_CLOSE)
             self.give_up(LoopEnd.MAX_ATTEMPTS)
             return
@@ -204,11 +226,13 @@ class AdapterStep:
                 return
         else:
             self.set(quick_disconnects=0)
-        if self.v13:
+        if self.clears_running:
             self.set(running=False)  # v0.14 only marks the transport down
-        if code in FATAL_CLOSE_CODES:
-            self.log(M.ERROR, M.BOT_OFFLINE if code == 4914 else M.BOT_BANNED)
-            self.give_up(LoopEnd.FATAL_CLOSE, M.FATAL_OFFLINE if code == 4914 else M.FATAL_BANNED)
+        fatal = FIXED_FATAL_CLOSE_CODES if self.fixed else FATAL_CLOSE_CODES
+        if code in fatal:
+            self.log(M.ERROR, M.bot_is(code))
+            self.give_up(LoopEnd.FATAL_CLOSE, M.FATAL_OFFLINE if code == 4914 else M.FATAL_BANNED
+                         if code == 4915 else M.bot_is(code))
             return
         if code == RATE_LIMIT_CLOSE_CODE:
             self.log(M.INFO, M.rate_limited(RATE_LIMIT_WAIT_S))
@@ -217,7 +241,7 @@ class AdapterStep:
         if code == TOKEN_CLOSE_CODE:
             self.log(M.INFO, M.INVALID_TOKEN)
             self.set(token=None, token_expires_at_s=0.0, token_invalidated=True)
-        if code is not None and code in SESSION_CLOSE_CODES:
+        if code is not None and code in (FIXED_SESSION_CLOSE_CODES if self.fixed else SESSION_CLOSE_CODES):
             self.log(M.INFO, M.session_error(code))
             self.set(session_id=None, last_seq=None)
         self.begin_reconnect(at, from_close=True)
@@ -225,7 +249,7 @@ class AdapterStep:
     def error_path(self, at: float, error: str) -> None:
         """``except Exception``: no code, no close-code handling, no quick-disconnect count."""
         self.log(M.WARNING, M.ws_error(error))
-        if self.v13:
+        if self.clears_running:
             self.set(running=False)
         if self.s.attempts >= MAX_RECONNECT_ATTEMPTS:
             self.log(M.ERROR, M.MAX_RECONNECT_ATTEMPTS)
@@ -251,18 +275,42 @@ class AdapterStep:
         if isinstance(seq, int) and not isinstance(seq, bool) and (s.last_seq is None or seq > s.last_seq):
             self.set(last_seq=seq)
         if op == 10:
-            self.hello(d)
+            self.hello(d, inp.at)
         elif op == 0 and t:
             self.dispatch(payload, t, seq, d)
-        elif op == 9 and not self.v13:
+        elif op == 7 and self.fixed:
+            self.log(M.INFO, M.SERVER_REQUESTED_RECONNECT)
+            self.drop_and_reconnect(inp.at)
+        elif op == 9 and self.fixed:
+            if d is True:
+                self.log(M.INFO, M.INVALID_SESSION_RESUMABLE)
+            else:
+                self.log(M.INFO, M.INVALID_SESSION_CLEARING)
+                self.set(session_id=None, last_seq=None)
+            self.drop_and_reconnect(inp.at)
+        elif op == 9 and not self.clears_running:
             self.set(session_id=None, last_seq=None)
-        # op 11 (ACK), op 7 (reconnect), anything else: ignored.
+        # op 11 (ACK), op 7 (reconnect) before the fixes, anything else: ignored.
 
-    def hello(self, d: Any) -> None:
+    def drop_and_reconnect(self, at: float) -> None:
+        """The fixed adapter's answer to op 7 / op 9: close the socket, keep what is left of the
+        session, reconnect (not counted as a failure)."""
+        assert self.s.ws_conn is not None
+        self.out.append(CloseSocket(self.s.ws_conn, 4000, "reconnect"))
+        self.set(ws_open=False)
+        self.begin_reconnect(at, from_close=True)
+
+    def hello(self, d: Any, at: float) -> None:
         interval_ms = d.get("heartbeat_interval", DEFAULT_HELLO_MS) if isinstance(d, dict) else DEFAULT_HELLO_MS
         if not isinstance(interval_ms, (int, float)) or isinstance(interval_ms, bool):
             interval_ms = DEFAULT_HELLO_MS
         self.set(heartbeat_interval_s=interval_ms / 1000.0 * HELLO_FACTOR)
+        started = self.s.heartbeat_started_at_s
+        if started is not None:  # the first Hello settles the heartbeat task's startup race
+            won = at - started <= HELLO_RACE_WINDOW_S and hello_wins_race(self.cfg.seed)
+            if won and self.s.heartbeat is HeartbeatTask.SLEEPING:
+                self.set(heartbeat_wake_at_s=started + self.s.heartbeat_interval_s)
+            self.set(heartbeat_started_at_s=None)
         s = self.s
         token = f"QQBot {s.token}"
         assert s.ws_conn is not None

@@ -98,5 +98,5 @@ class LegacyModel:
             "intents": c.intents,
             "config": {"version": c.version, "app_id": c.app_id,
                        "close_codes_visible": c.close_codes_visible,
-                       "heartbeat_task_alive": c.heartbeat_task_alive, "intents": c.intents},
+                       "heartbeat_task_alive": c.heartbeat_task_alive, "intents": c.intents, "seed": c.seed},
         }

@@ -13,8 +13,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-VERSIONS = ("0.13", "0.14")
-"""v0.13: commit 2ec8d2b; v0.14: after commit 8199ec3 ("keep reconnect loop alive")."""
+VERSIONS = ("0.12", "0.13", "0.14", "fixed")
+"""The adapter's behaviour versions, by date (``replay.logs._versions`` has the table): 0.12 and
+0.13 (to 2026-05-13) clear ``running`` on every error; 0.14 (PR #25493, 2026-05-14, commit
+8199ec3 "keep reconnect loop alive") only marks the transport down; "fixed" (from 2026-06-05)
+resumes after 4009, handles op 7 and op 9, stops on fatal codes and raises on a closed socket.
+The PyPI numbers do not follow these: the 0.13.0 and 0.14.0 wheels hold the same adapter."""
+RUNNING_CLEARED = frozenset({"0.12", "0.13"})
 
 RECONNECT_DELAYS_S = (2.0, 5.0, 10.0, 30.0, 60.0)
 """Sleep before reconnect attempt k (from 0); the last value repeats."""
@@ -41,6 +46,19 @@ RATE_LIMIT_CLOSE_CODE = 4008
 TOKEN_CLOSE_CODE = 4004
 SESSION_CLOSE_CODES = frozenset({4006, 4007, 4009, *range(4900, 4914)})
 """Drop the session: so the legacy adapter re-identifies after every routine 4009."""
+FIXED_SESSION_CLOSE_CODES = SESSION_CLOSE_CODES - {4009}
+"""After the fixes 4009 keeps the session (PR #39583: "main already preserves 4009 as resumable")."""
+FIXED_FATAL_CLOSE_CODES = frozenset({4001, 4002, 4010, 4011, 4012, 4013, 4014, 4914, 4915})
+"""After the fixes these stop the adapter too (0.19.0 adapter.py 548-580)."""
+
+FIRST_BEAT_HELLO_FIRST_P = 5 / 14
+"""How often the heartbeat task starts after Hello was processed, so its first sleep is Hello's
+interval (33 s) instead of the 30 s default: measured 5 of 14 startups of the real v0.13 adapter
+on a local gateway (9 × 30 s, 5 × 33 s)."""
+HELLO_RACE_WINDOW_S = 0.005
+"""Hello can only win that race when it arrives within this long (seconds) of the socket opening:
+the tasks start on the event loop's next turns. Across a real network (tens of ms) the heartbeat
+task always starts first and sleeps 30 s."""
 
 
 class HeartbeatTask(str, enum.Enum):
@@ -104,13 +122,15 @@ class LoopEnd(str, enum.Enum):
 class LegacyConfig:
     """Which adapter to model, and how the world looks to it.
 
-    - ``version``: ``"0.13"`` or ``"0.14"`` (they fail differently on the same trigger).
+    - ``version``: one of :data:`VERSIONS` (they fail differently on the same trigger).
     - ``app_id``: printed in the log tag ``[QQBot:<app_id>]``.
     - ``close_codes_visible``: False models incident 5: every close arrives as CLOSED/ERROR,
       i.e. ``RuntimeError("WebSocket closed")``, code and reason lost.
     - ``heartbeat_task_alive``: False starts with the heartbeat task already ended (a
       replay of a real log where the death loop is already running).
     - ``intents``: sent in Identify (GROUP_AND_C2C_EVENT | PUBLIC_GUILD_MESSAGES).
+    - ``seed``: decides the startup race of the heartbeat task (``FIRST_BEAT_HELLO_FIRST_P``)
+      when Hello arrives within ``HELLO_RACE_WINDOW_S``.
     """
 
     version: str = "0.13"
@@ -118,6 +138,7 @@ class LegacyConfig:
     close_codes_visible: bool = True
     heartbeat_task_alive: bool = True
     intents: int = (1 << 25) | (1 << 30)
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
@@ -175,3 +196,5 @@ class LegacyState:
     quick_disconnects: int = 0
     reconnect_from_close: bool = False
     read_started_at_s: float = 0.0
+    heartbeat_started_at_s: float | None = None
+    """When the heartbeat task started, until the first Hello settles its startup race."""

@@ -1,384 +1,298 @@
-"""Naming the incident behind a log and deriving the world (a WorldSpec) that reproduces it.
+"""Naming the incident behind a log: the taxonomy, each incident with its rule.
 
-The rules read the timeline the way incidents.md reads its excerpts ("a silence is evidence
-too"). They are tried in this order and the first that holds names the log; each rule's
-docstring gives its test and the world it derives:
+The rules read the facts of the client the log is from (``_digest.ClientFacts``) and what shows
+time passing (``_timeline.TimeEvidence``). They are tried in the order of :data:`TAXONOMY`
+below; the first that holds names the log. Each returns its evidence lines (the log's own
+lines, with their times) and the events the world is built around (``_worlds``).
 
-``banned`` → ``exhaustion-zombie`` (incident 3) → ``half-open`` with an explicit final silence
-(incidents 4, 8) → ``death-loop`` (incident 1) → ``reconnect-storm`` (incidents 6, 7) →
-``busy-spin`` (incident 2) → ``half-open`` without one → ``invalid-session`` →
-``lost-close-code`` (incident 5) → ``session-cycle`` → ``unknown``.
-
-The scenario names and titles are those of ``replay.SCENARIOS``. Fault times in the derived world are
-seconds from the start of the run; the log's first event is placed at :data:`LEAD_IN_S` so the
-client first connects cleanly.
+A silence is evidence only when the log shows time passing after the last connection line:
+a later line of any component, a reporter's note saying how long nothing came, or
+``--until``. "No incident" is an answer (the link came back, or the log ends healthy); so is
+"inconclusive" (the log stops right where the outcome would show), and "nothing to diagnose"
+(no line says anything about a gateway connection).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Callable, Optional, TypeAlias
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
 
-from .._scenarios import SCENARIOS
-from ..world import (
-    Ban, DnsOutage, Fault, HalfOpen, InvalidateSessions, RefuseConnects, RejectResumes,
-    ServerClose, ServerReconnect, WorldSpec, schedule_end_s,
-)
-from ._parse import EventKind, FailKind
-from ._timeline import (
-    DROPS, NOT_LIFECYCLE, TimedEvent, Timeline, heartbeat_timeouts, lost_closes, repeated_resumes,
-    vanished_sockets,
-)
+from ._clients import CLIENTS
+from ._digest import ClientFacts, Digest, Examples
+from ._events import EventKind, FailKind
+from ._timeline import TimedEvent, TimeEvidence
+from ._versions import RUNNING_CLEARED, Version
 
 K = EventKind
 
-LEAD_IN_S = 10.0
-"""Where the log's first event goes in the simulated run (seconds): long enough for the
-client's first connect, Identify and READY (well under 1 s in the simulator)."""
+TAXONOMY: dict[str, str] = {
+    "nothing_to_diagnose": "nothing to diagnose: no line says anything about a gateway connection",
+    "banned": "the bot is banned (4914/4915) and the client stops without telling its host",
+    "banned_or_fatal_ignored": "a ban (4914/4915) retried for ever",
+    "fatal_config_retried": "a fatal configuration close retried for ever (4010-4014, e.g. 'disallowed intents')",
+    "identify_rejected_loop": "Identify rejected in a loop (op 9, 4903 'create session error')",
+    "stale_resume_loop": "resumes rejected again and again (4902 'reset by resume', 4006/4007: a stale session)",
+    "exhaustion_zombie": "reconnect attempts exhausted, and the host never told",
+    "death_loop": "the 60-second death loop: no heartbeat on the reconnected socket",
+    "reconnect_storm": "a reconnect storm: session starts in a burst",
+    "ack_watchdog_false_positive": "the client's own ACK watchdog closes a link after one missed ACK",
+    "reidentify_on_4009": "a new Identify after every routine 4009: the session and its messages lost every ~30 min",
+    "reidentify_on_drop": "a new Identify after a resumable drop: the session and its messages lost",
+    "dead_link_unnoticed": "a dead link nobody noticed: the session was up, then nothing while time passed",
+    "silent_stop": "the reconnect loop stopped quietly: the process lives on, idle, never reconnecting",
+    "busy_spin": "the busy spin: the reconnect loop spins at 100% CPU after a failed reconnect",
+    "lost_close_code": "the lost close code: a close reported as 'WebSocket closed', code and reason gone",
+    "no_incident": "no incident: the connection came back, or the log ends with it up",
+    "inconclusive": "inconclusive: the log stops right where the outcome would show",
+}
+"""Every answer, in the order the rules are tried (busy_spin and silent_stop share one rule)."""
 
-DEATH_LOOP_TRIGGER_AT_S = 29.0
-"""The death loop's drop (seconds from the run start). The legacy heartbeat task first wakes
-30 s after the first connect (incidents.md: it sleeps 30 s before any Hello); a drop 1 s
-earlier puts that wake inside the ~2 s reconnect window, so the task finds ``running`` false
-and ends for good (v0.13: "about one routine drop in ten starts it")."""
-
-HEARTBEAT_TIMEOUT_WINDOW_S = (55.0, 65.0)
-"""A code-less close this long after ``Reconnected`` is the server's ~60 s heartbeat timeout."""
-
+DEAD_LINK_SILENCE_S = 75 * 60.0
+"""Up, then this long (seconds) without a line from the link: dead. A live link is closed by the
+server every ~30 min (op 7 + 4009, protocol.md) and every client logs that; the longest cadence
+seen is ~65 min (bot-node-sdk#94)."""
+STOPPED_SILENCE_S = 10 * 60.0
+"""Down, then at least this long (seconds, and 3 × the client's longest reconnect delay) with no
+reconnect line: the client stopped trying."""
 QUICK_DROP_S = 5.0
-"""A socket that dies this soon after ``Reconnected`` (seconds) was accepted and dropped."""
-
-OUTAGE_AFTER_CLOSE_S = 1.0
-"""An outage starts this long after the close (seconds): after it, before the first redial
-(the legacy adapter waits 2 s before attempt 1)."""
-
-BUSY_SPIN_OUTAGE_S = 3600.0
-"""DNS outage length when the log does not say how long the silence lasted (seconds)."""
-
-ZOMBIE_MIN_OUTAGE_S = 7200.0
-"""Refused connects last at least this long (seconds): 100 legacy attempts take ≈ 97 min."""
-
-STORM_REJECT_S = 10800.0
-"""Resumes are rejected at least this long (seconds): incident 7 went on "for hours"."""
-
-SESSION_CONFLICT_S = 10.0
-"""``session_conflict_s`` when the log mentions a session conflict (incident 6)."""
-
-RUN_TAIL_S = 3600.0
-"""The suggested run goes on this long (seconds) after the last fault ends: past the 30 min
-of silence after which a stopped client counts as a silent stop."""
-
-TITLES = {**{name: s.cited_title for name, s in SCENARIOS.items()}, "unknown": "no known incident pattern"}
-"""The title of each incident a diagnosis can name: the scenario's, with its reference."""
-STORM_TITLE = "the reconnect storm (incident 6)"
-STALE_RESUME_TITLE = "the stale-session resume loop (incident 7)"
-"""The two halves of the ``reconnect-storm`` scenario, which a log tells apart."""
-LONG_SILENCE_TITLE = "the long silence after a resume (incident 8: a half-open link)"
-"""A ``half-open`` log whose link died after a resume or behind token refreshes."""
-
-_UP = frozenset({K.CONNECTED, K.RECONNECTED, K.READY, K.RESUMED, K.RESUME_SENT, K.IDENTIFY_SENT})
-_STOPPED = DROPS | {K.SESSION_ERROR, K.QUICK_DISCONNECT, K.RATE_LIMITED, K.INVALID_TOKEN}
-_REDIAL = frozenset({K.RECONNECTING, K.RECONNECT_FAILED, K.RECONNECTED, K.CONNECTED})
+"""A socket dropped this soon (seconds) after it opened was refused (a hermes quick disconnect)."""
 
 
-@dataclass(slots=True)
-class Diagnosis:
-    """What a log shows and the world to re-run it in.
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One evidence line: ``when`` (``line 7 (+59.000s)``), the line's ``text``, ``what`` it shows."""
 
-    - ``incident``: a scenario name (see the module docstring), ``title`` in words.
-    - ``evidence``: sentences quoting line numbers.
-    - ``legacy_version``: ``"0.13"`` or ``"0.14"``, the legacy adapter the log fits.
-    - ``legacy_heartbeat_alive``: False when a code-less close came 55-65 s after a
-      ``Reconnected`` (the heartbeat task had already ended: incident 1).
-    - ``legacy_close_codes_visible``: False when closes show up as ``WebSocket error:
-      WebSocket closed`` and no close with a code is logged (incident 5).
-    - ``world``: the derived WorldSpec; ``run_for_s``: a run length (seconds) that covers its
-      faults plus :data:`RUN_TAIL_S`.
-    """
+    lineno: int
+    when: str
+    text: str
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A rule's answer: the incident, why (``rule``), the evidence, the events the world is built
+    around (``trigger``: the first one that matters; ``until``: the last), ``alternatives``:
+    incidents the same lines would be under another possible version, and notes."""
 
     incident: str
-    title: str
-    evidence: list[str] = field(default_factory=list)
-    legacy_version: str = "0.14"
-    legacy_heartbeat_alive: bool = True
-    legacy_close_codes_visible: bool = True
-    world: WorldSpec = field(default_factory=WorldSpec)
-    run_for_s: float = RUN_TAIL_S
+    rule: str
+    evidence: tuple[Evidence, ...]
+    trigger: TimedEvent | None = None
+    last: TimedEvent | None = None
+    alternatives: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    silence_s: float | None = None
+    also: tuple[str, ...] = ()
+    """Other incidents whose rules also hold (shown as secondary findings)."""
 
 
-def diagnose(tl: Timeline) -> Diagnosis:
-    """Name the incident in ``tl`` and derive its world (rules in the module docstring)."""
-    f = _Facts(tl)
-    incident, title, faults, conflict = _name(f)
-    d = Diagnosis(incident=incident, title=title, evidence=f.evidence)
-    d.legacy_heartbeat_alive = not f.hb_dead
-    d.legacy_close_codes_visible = f.codes_visible
-    d.legacy_version = _version(f, incident)
-    d.world = WorldSpec(faults=tuple(faults), session_conflict_s=SESSION_CONFLICT_S if conflict else 0.0)
-    d.run_for_s = round(max(LEAD_IN_S + tl.span_s, schedule_end_s(faults)) + RUN_TAIL_S, 3)
-    if not tl.events:
-        d.evidence.append("no readable log line: nothing to diagnose")
-    return d
+def ev_line(te: TimedEvent, what: str) -> Evidence:
+    text = te.event.text.strip()
+    return Evidence(te.lineno, te.when(), text if len(text) <= 160 else text[:159] + "…", what)
 
 
-class _Facts:
-    """What the rules look at, computed once from the timeline; collects the evidence."""
-
-    def __init__(self, tl: Timeline) -> None:
-        self.tl, self.evs = tl, tl.events
-        self.evidence: list[str] = []
-        life = [te for te in self.evs if te.kind not in NOT_LIFECYCLE]
-        self.last_life = life[-1] if life else None
-        relevant = [te for te in self.evs if te.kind not in NOT_LIFECYCLE or te.kind is K.SENDING_RESPONSE]
-        self.last_relevant = relevant[-1] if relevant else None
-        self.pos = {te.lineno: i for i, te in enumerate(self.evs)}
-        silent = [x.elision.lineno for x in tl.elisions if x.after == len(self.evs) - 1 and x.elision.silence]
-        self.silence_line = silent[-1] if silent and self.evs else None
-        self.hb_dead = heartbeat_timeouts(tl, HEARTBEAT_TIMEOUT_WINDOW_S)
-        self.codes_visible = not (lost_closes(tl) and not any(
-            te.kind is K.CLOSED and te.event.code is not None for te in self.evs))
-
-    def after(self, te: TimedEvent) -> list[TimedEvent]:
-        """The events after ``te``."""
-        return self.evs[self.pos[te.lineno] + 1:]
-
-    def note(self, sentence: str) -> None:
-        self.evidence.append(sentence)
+def _examples(ex: Examples) -> list[Evidence]:
+    out = [ev_line(te, what) for te, what in ex.items]
+    return out
 
 
-def _at(te: TimedEvent | None) -> float:
-    """The run time (seconds) of a log event: :data:`LEAD_IN_S` plus its log time."""
-    return round(LEAD_IN_S + (te.t_s if te is not None else 0.0), 3)
-
-
-def _when(te: TimedEvent) -> str:
-    return f"line {te.lineno} ({'~' if te.inferred else ''}+{te.t_s:.3f}s)"
-
-
-_Named: TypeAlias = Optional[tuple[str, str, list[Fault], bool]]
-"""(incident, title, faults, session conflict?) or None when the rule does not hold."""
-
-
-def _name(f: _Facts) -> tuple[str, str, list[Fault], bool]:
-    """The first rule that holds; else ``unknown``, whose world replays the drops the log shows."""
-    rules: tuple[Callable[[_Facts], _Named], ...] = (
-        _banned, _zombie, lambda f: _half_open(f, strong=True), _death_loop, _storm, _busy_spin,
-        lambda f: _half_open(f, strong=False), _invalid_session, _lost_close_code, _session_cycle)
-    for rule in rules:
-        if (got := rule(f)) is not None:
-            return got
-    f.note("no rule matched: the world replays the drops the log shows")
-    faults: list[Fault] = []
-    for te in [te for te in f.evs if te.kind in DROPS][:50]:
-        closed = te.kind is K.CLOSED
-        faults.append(ServerClose(at=_at(te), code=te.event.code if closed else None,
-                                  reason=(te.event.reason or "") if closed else ""))
-    return "unknown", TITLES["unknown"], faults, False
-
-
-def _banned(f: _Facts) -> _Named:
-    """``Bot is banned`` or a 4914/4915 close. World: a Ban with that code (4915 if none shows)."""
-    coded = [te for te in f.evs if te.kind is K.CLOSED and te.event.code in (4914, 4915)]
-    banned = next((te for te in f.evs if te.kind is K.BANNED), None)
-    hit = min([te for te in (banned, coded[0] if coded else None) if te is not None],
-              key=lambda te: f.pos[te.lineno], default=None)
-    if hit is None:
-        return None
-    code = (coded[0].event.code if coded else None) or 4915
-    f.note(f"{_when(hit)}: {hit.event.message!r}: the platform banned the bot (close {code}); "
-           "the legacy adapter stops without telling the host")
-    return "banned", TITLES["banned"], [Ban(at=_at(hit), code=code)], False
-
-
-def _zombie(f: _Facts) -> _Named:
-    """The loop gave up (incident 3). World: the last drop, then WebSocket connects refused
-    (REST still works, so no busy spin) for the silence rounded up to whole hours, at least
-    :data:`ZOMBIE_MIN_OUTAGE_S`: long enough for the legacy adapter's 100 attempts."""
-    maxed = next((te for te in f.evs if te.kind is K.MAX_ATTEMPTS), None)
+def silence_after(f: ClientFacts, ev: TimeEvidence) -> tuple[float, str] | None:
+    """How long the log shows time passing after the client's last connection line, and what
+    shows it; None when nothing does."""
     last = f.last_life
-    if maxed is not None:
-        f.note(f"{_when(maxed)}: 'Max reconnect attempts reached': the v0.14 loop gave up after 100 "
-               "attempts and returned without telling the host")
-    elif last is not None and last.kind in _STOPPED and f.silence_line is not None:
-        f.note(f"{_when(last)}: {last.event.describe()} is the last connection line, then the silence "
-               f"of line {f.silence_line}: no reconnect is logged, the loop gave up or died")
-    else:
+    if last is None:
         return None
-    drops = [te for te in f.evs if te.kind in DROPS and (maxed is None or te.t_s <= maxed.t_s)]
-    outage = ZOMBIE_MIN_OUTAGE_S
-    if f.tl.silence_s is not None:
-        outage = max(outage, math.ceil(f.tl.silence_s / 3600.0) * 3600.0)
-        f.note(f"the silence lasted {f.tl.silence_s:g}s or more: connects are refused for {outage:g}s "
-               "(100 legacy attempts take about 97 minutes)")
-    faults = _close_then(drops[-1] if drops else None, outage, FailKind.NETWORK_UNREACHABLE)
-    return "exhaustion-zombie", TITLES["exhaustion-zombie"], faults, False
+    found: list[tuple[float, str]] = []
+    if ev.latest_s is not None and last.t_s is not None and ev.latest_s > last.t_s \
+            and (ev.latest_line > last.lineno or ev.latest_line == 0):
+        what = ev.latest_what or f"line {ev.latest_line}"
+        found.append((ev.latest_s - last.t_s, f"{what} is stamped {ev.latest_s - last.t_s:.0f} s later"
+                      if ev.latest_line else f"--until is {ev.latest_s - last.t_s:.0f} s later"))
+    if ev.silence_s is not None and ev.silence_line > last.lineno:
+        found.append((ev.silence_s, f"the note on line {ev.silence_line} says {ev.silence_s:g} s of silence"))
+    if ev.until_after_s is not None:
+        found.append((ev.until_after_s, f"--until says the process ran on {ev.until_after_s:g} s after the last line"))
+    return max(found, default=None)
 
 
-def _close_then(close: TimedEvent | None, outage_s: float, kind: FailKind) -> list[Fault]:
-    """A close like ``close`` (None: a code-less drop at the lead-in), then, from
-    :data:`OUTAGE_AFTER_CLOSE_S` later, refused connects (``network_unreachable``) or a DNS
-    outage (anything else: token and gateway-URL fetches fail) for ``outage_s`` seconds."""
-    closed = close is not None and close.kind is K.CLOSED
-    code = close.event.code if close is not None and closed else None
-    reason = (close.event.reason or "") if close is not None and closed else ""
-    at = _at(close)
-    start = round(at + OUTAGE_AFTER_CLOSE_S, 3)
-    outage: Fault = (RefuseConnects(at=start, duration_s=outage_s) if kind is FailKind.NETWORK_UNREACHABLE
-                     else DnsOutage(at=start, duration_s=outage_s))
-    return [ServerClose(at=at, code=code, reason=reason), outage]
+Rule = Callable[[ClientFacts, TimeEvidence, Digest, Version], Optional[Named]]
 
 
-def _half_open(f: _Facts, strong: bool) -> _Named:
-    """The link was up and then nothing (incidents 4, 8). Strong: an explicit silence follows;
-    weak: the last line is a sent response, or only token refreshes follow. World: a HalfOpen
-    at the last connection line (the response, the resume)."""
-    last = f.last_relevant
-    if last is None or (f.last_life is not None and f.last_life.kind not in _UP):
+def _banned(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if f.ban is None:
         return None
-    tail = f.after(last)
-    if strong and f.silence_line is not None:
-        f.note(f"{_when(last)}: {last.event.describe()}, then the silence of line {f.silence_line}: "
-               "no close, no error, no reconnect: a dead link nobody noticed")
-    elif strong or any(te.kind in (K.NOT_CONNECTED_WAIT, K.STILL_NOT_CONNECTED) for te in tail):
-        return None  # (weak) the adapter knew it was down: not a link nobody noticed
-    elif last.kind is K.SENDING_RESPONSE and f.tl.ends_in_silence:
-        f.note(f"{_when(last)}: a response was sent and nothing was logged after it: "
-               "no error, no reconnect (the link was already dead)")
-    elif any(te.kind is K.TOKEN_REFRESHED for te in tail):
-        f.note(f"{_when(last)}: {last.event.describe()}, then only 'Access token refreshed' "
-               f"(lines {tail[0].lineno}-{tail[-1].lineno}): the link died silently")
-    else:
+    e = [ev_line(f.ban, f"{f.ban.event.describe()}: the platform banned or took down the bot")]
+    if f.dials_after_ban:
+        return Named("banned_or_fatal_ignored", f"a 4914/4915 ban, then {f.dials_after_ban} more connection "
+                     "attempt(s): the client retries a ban", tuple(e), f.ban, f.last_life)
+    return Named("banned", "a 4914/4915 ban, and no connection attempt after it", tuple(e), f.ban, f.last_life)
+
+
+def _fatal_config(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if not f.fatal_config.count or not f.fatal_config_retried:
         return None
-    long_silence = last.kind is K.RESUMED or any(te.kind is K.TOKEN_REFRESHED for te in tail)
-    title = LONG_SILENCE_TITLE if long_silence else TITLES["half-open"]
-    return "half-open", title, [HalfOpen(at=_at(last))], False
+    return Named("fatal_config_retried", f"{f.fatal_config.count} fatal configuration close(s) (4001, 4002, "
+                 "4010-4014), each followed by another attempt", tuple(_examples(f.fatal_config)),
+                 f.fatal_config.first, f.last_life)
 
 
-def _death_loop(f: _Facts) -> _Named:
-    """A code-less drop 55-65 s after a ``Reconnected``, then a redial or "repeats" (incident
-    1). World: one code-less drop at :data:`DEATH_LOOP_TRIGGER_AT_S`; the server's heartbeat
-    timeout (WorldSpec default 60 s) drops every silent socket after it."""
-    if not f.hb_dead:
+def _identify_rejected(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if not f.identify_rejected.count or not (f.rejection_retried or f.identify_rejected.count >= 3):
         return None
-    up, drop, dt = f.hb_dead[0]
-    if not (f.tl.repeats or len(f.hb_dead) >= 2 or any(te.kind in _REDIAL for te in f.after(drop))):
+    return Named("identify_rejected_loop", f"the handshake was refused {f.identify_rejected.count} time(s) and "
+                 "the client tried the same again", tuple(_examples(f.identify_rejected)),
+                 f.first.get(K.IDENTIFY_SENT) or f.identify_rejected.first, f.last_life)
+
+
+def _stale_resume(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    rejected, same = f.resume_rejected, f.same_session_resumes
+    if rejected.count >= 2 or same.count >= 1:
+        ex = _examples(rejected) + _examples(same)
+        return Named("stale_resume_loop", f"{rejected.count} rejected resume(s), {same.count} resume(s) of the same "
+                     "session with no RESUMED between", tuple(ex), rejected.first or same.first, f.last_life)
+    return None
+
+
+def _exhaustion(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    info = CLIENTS.get(f.client)
+    budget = info.max_attempts if info is not None and info.max_attempts else 10
+    if f.gave_up is not None and (f.gave_up.event.reason or "") != "too many quick disconnects":
+        e = [ev_line(f.gave_up, "the client gave up reconnecting")]
+        if f.failures.count:
+            e.insert(0, ev_line(f.failures.items[0][0], "the first failed attempt"))
+        return Named("exhaustion_zombie", "the client logged that it gave up reconnecting", tuple(e),
+                     f.last_drop or f.gave_up, f.gave_up)
+    for n in d.attempt_notes:
+        if n.attempts is not None and n.attempts >= budget and f.failures.count and f.last_drop is not None:
+            e = [ev_line(f.failures.items[0][0], "a failed attempt"),
+                 Evidence(n.lineno, f"line {n.lineno} (note)", n.text, f"{n.attempts} attempts: {info.title if info else f.client}'s"
+                          f" whole budget ({budget})")]
+            return Named("exhaustion_zombie", f"a note counts {n.attempts} failed attempts, the client's budget",
+                         tuple(e), f.last_drop, f.last_life)
+    return None
+
+
+def _crashed(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if f.crashed is None:
         return None
-    f.note(f"{_when(drop)}: {drop.event.describe()} {dt:g}s after the Reconnected of line {up.lineno}: "
-           "the server's ~60 s heartbeat timeout: no heartbeat task ran on the new socket")
-    if len(f.hb_dead) > 1:
-        f.note(f"{len(f.hb_dead)} such ~60 s cycles in the log")
-    if f.tl.repeats:
-        f.note("an elision says the cycle repeats")
-    f.note(f"world: one code-less drop at {DEATH_LOOP_TRIGGER_AT_S:g}s (inside the legacy heartbeat's "
-           "first wake); the server's 60 s heartbeat timeout does the rest")
-    return "death-loop", TITLES["death-loop"], [ServerClose(at=DEATH_LOOP_TRIGGER_AT_S, code=None)], False
+    e = [ev_line(f.crashed, "the reconnect code raised: nothing restarts it")]
+    if f.last_drop is not None and f.last_drop.lineno < f.crashed.lineno:
+        e.insert(0, ev_line(f.last_drop, "the drop it was reconnecting from"))
+    return Named("silent_stop", f"the reconnect path crashed ({f.crashed.event.reason})", tuple(e),
+                 f.last_drop or f.crashed, f.crashed)
 
 
-def _storm(f: _Facts) -> _Named:
-    """Resumes of a stale session, sockets dropped at once, or a session conflict (incidents 6,
-    7). World: a code-less drop at the first drop (or the first line), then every Resume is
-    answered by an immediate close for :data:`STORM_REJECT_S` or longer (Identify still works),
-    with ``session_conflict_s`` when the log names a conflict."""
-    stale = repeated_resumes(f.tl)
-    vanished = vanished_sockets(f.tl, QUICK_DROP_S)
-    conflict = [te for te in f.evs if "conflict" in te.event.message.lower()]
-    ends_failed = f.last_life is not None and f.last_life.kind is K.RECONNECT_FAILED
-    if not (stale or conflict or len(vanished) >= 2 or (vanished and ends_failed)):
+def _death_loop(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if not f.cycles.count:
         return None
-    for prev, te in stale[:5]:
-        f.note(f"{_when(te)}: Resume sent again for session {te.event.session_id} (seq {prev.event.seq} "
-               f"→ {te.event.seq}) with no 'Session resumed' since line {prev.lineno}")
-    for up, nxt in vanished[:5]:
-        f.note(f"{_when(up)}: Reconnected, and its socket was gone before any Ready / Session resumed: "
-               f"next connection line {_when(nxt)}: {nxt.event.describe()}")
-    for te in conflict[:5]:
-        f.note(f"{_when(te)}: {te.event.message!r}: a session conflict")
-    f.note("the server accepts the socket and drops the session at once; the legacy adapter counts "
-           "the socket upgrade as success and redials every 2 s, never backing off")
-    title = STALE_RESUME_TITLE if stale or (vanished and ends_failed) else STORM_TITLE
-    start = _at(next((te for te in f.evs if te.kind in DROPS), f.evs[0]))
-    duration = max(STORM_REJECT_S, f.tl.span_s + (f.tl.silence_s or 0.0))
-    faults: list[Fault] = [ServerClose(at=start, code=None),
-                           RejectResumes(at=start, duration_s=duration, code=None)]
-    return "reconnect-storm", title, faults, bool(conflict)
+    notes: tuple[str, ...] = ()
+    if f.client == "hermes" and not set(v.candidates) & RUNNING_CLEARED:
+        notes = (f"the version ({', '.join(v.candidates)}) keeps its heartbeat task alive: its model cannot "
+                 "show this loop",)
+    return Named("death_loop", f"{f.cycles.count} code-less drop(s) 50-100 s after a (re)connection: the "
+                 "server's heartbeat timeout on a socket no heartbeat was sent on", tuple(_examples(f.cycles)),
+                 f.first.get(K.WS_ERROR) or f.first.get(K.CLOSED) or f.cycles.first, f.last_life, notes=notes)
 
 
-def _busy_spin(f: _Facts) -> _Named:
-    """The log ends right after ``Reconnect failed`` (incident 2). World: the last drop, then
-    a DNS outage (refused connects for ``network_unreachable``) lasting the silence
-    (:data:`BUSY_SPIN_OUTAGE_S` when the log does not say), counted from the failure."""
+def _storm(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if f.max_burst >= 3:
+        return Named("reconnect_storm", f"{f.max_burst} session starts within {1:g} s: copies of one session "
+                     "started at once", tuple(_examples(f.bursts)), f.bursts.first, f.last_life)
+    quick = f.counts[K.QUICK_DISCONNECT]
+    if quick >= 3:
+        return Named("reconnect_storm", f"{quick} quick disconnects", (), f.first.get(K.QUICK_DISCONNECT), f.last_life)
+    return None
+
+
+def _ack_watchdog(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if not f.ack_watchdog.count:
+        return None
+    one = " after a single missed ACK" if f.ack_watchdog_one_miss else ""
+    return Named("ack_watchdog_false_positive", f"the client's own watchdog declared the link dead{one}: an "
+                 "ACK that is merely late kills a healthy link", tuple(_examples(f.ack_watchdog)),
+                 f.ack_watchdog.first, f.last_life)
+
+
+def _reidentify(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if f.reidentify_4009.count:
+        return Named("reidentify_on_4009", f"{f.reidentify_4009.count} routine 4009 close(s) answered by dropping "
+                     "the session", tuple(_examples(f.reidentify_4009)), f.reidentify_4009.first, f.last_life)
+    if f.reidentify_drop.count:
+        return Named("reidentify_on_drop", f"{f.reidentify_drop.count} resumable drop(s) answered with a new "
+                     "Identify", tuple(_examples(f.reidentify_drop)), f.last_drop, f.last_life)
+    return None
+
+
+def _lost_code(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if not f.lost_codes.count or f.coded_closes:
+        return None
+    return Named("lost_close_code", "every close is logged as 'WebSocket closed' with no code",
+                 tuple(_examples(f.lost_codes)), f.lost_codes.first, f.last_life)
+
+
+def _silences(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    ends = f.ends
+    quiet = silence_after(f, ev)
     last = f.last_life
-    if last is None or last.kind is not K.RECONNECT_FAILED or not f.tl.ends_in_silence:
+    if last is None or quiet is None:
         return None
-    drops = [te for te in f.evs if te.kind in DROPS and te.t_s <= last.t_s]
-    close = drops[-1] if drops else None
-    f.note(f"{_when(last)}: {last.event.describe()} is the last connection line; nothing after it "
-           "(v0.14: the loop goes round a closed socket with no await: 100% CPU, no log line)")
-    if close is not None:
-        f.note(f"{_when(close)}: {close.event.describe()} started it")
-    outage = f.tl.silence_s if f.tl.silence_s is not None else BUSY_SPIN_OUTAGE_S
-    f.note(f"the outage lasts {outage:g}s after the failure "
-           f"({'the silence in the log' if f.tl.silence_s is not None else 'silence length unknown'})")
-    lead = max(0.0, last.t_s - (close.t_s if close is not None else 0.0) - OUTAGE_AFTER_CLOSE_S)
-    faults = _close_then(close, outage + lead, last.event.fail_kind or FailKind.OTHER)
-    return "busy-spin", TITLES["busy-spin"], faults, False
+    seconds, shown = quiet
+    if ends == "up" and seconds >= DEAD_LINK_SILENCE_S:
+        alive = f.last_alive or last
+        return Named("dead_link_unnoticed", f"the session was up, then {seconds:.0f} s with no line from the link "
+                     f"({shown}); a live link is closed and reopened every ~30 min",
+                     (ev_line(alive, "the last sign of the session"),), alive, last, silence_s=seconds)
+    info = CLIENTS.get(f.client)
+    longest = max(info.delays_s) if info is not None and info.delays_s else 60.0
+    if ends in ("down", "dialing") and seconds >= max(STOPPED_SILENCE_S, 3 * longest):
+        e: tuple[Evidence, ...] = (ev_line(last, "the last connection line"),)
+        if f.last_drop is not None and f.last_drop.lineno != last.lineno:
+            e = (ev_line(f.last_drop, "the drop it was reconnecting from"),) + e
+        rule = f"down after {last.event.kind.name}, then {seconds:.0f} s with no reconnect line ({shown})"
+        if f.client != "hermes":
+            return Named("silent_stop", rule, e, f.last_drop or last, last, silence_s=seconds)
+        cleared = set(v.candidates) & RUNNING_CLEARED
+        failure = f.failures.items[-1][0].event.fail_kind if f.failures.items else None
+        # v0.14 spins only when the attempt failed before a new socket replaced the closed one
+        # (token or gateway URL); a failed socket connect leaves none, and it retries (logged).
+        spin = "0.14" in v.candidates and failure not in (FailKind.NETWORK_UNREACHABLE, FailKind.REJECTED)
+        if cleared and spin:
+            return Named("silent_stop", rule, e, f.last_drop or last, last, alternatives=("busy_spin",),
+                         notes=("v0.12-v0.13 end the listen task here (silent stop, idle); v0.14 spins at 100% CPU: "
+                                "the log does not say which version wrote it (--date picks one)",), silence_s=seconds)
+        if spin:
+            return Named("busy_spin", rule, e, f.last_drop or last, last, silence_s=seconds)
+        return Named("silent_stop", rule, e, f.last_drop or last, last, silence_s=seconds)
+    return None
 
 
-def _invalid_session(f: _Facts) -> _Named:
-    """A 4006/4007/4900-4913 close or session error. World: the server forgets every session
-    and drops the link at that time, so the next Resume gets op 9 and 4006."""
-    hit = next((te for te in f.evs if te.kind in (K.CLOSED, K.SESSION_ERROR) and te.event.code is not None
-                and (te.event.code in (4006, 4007) or 4900 <= te.event.code <= 4913)), None)
-    if hit is None:
-        return None
-    f.note(f"{_when(hit)}: {hit.event.describe()}: the server rejected the session; identify again")
-    faults: list[Fault] = [InvalidateSessions(at=_at(hit)), ServerClose(at=_at(hit), code=None)]
-    return "invalid-session", TITLES["invalid-session"], faults, False
+def _benign(f: ClientFacts, ev: TimeEvidence, d: Digest, v: Version) -> Named | None:
+    if f.ends == "up":
+        e = [ev_line(te, what) for te, what in f.routine_resumed.items]
+        if f.last_alive is not None:
+            e.append(ev_line(f.last_alive, "the session is up at the end"))
+        what = f"{f.drops.count} drop(s), {f.recovered} recovered; " if f.drops.count else ""
+        return Named("no_incident", what + "the log ends with the session up", tuple(e), f.first_life, f.last_life)
+    return None
 
 
-def _lost_close_code(f: _Facts) -> _Named:
-    """``WebSocket error: WebSocket closed`` and no coded close anywhere (incident 5). World: a
-    4009 "Session timed out" at that time, the routine close that the legacy adapter cannot
-    tell from a network error (the ``lost-close-code`` scenario shows the fatal-code case)."""
-    lost = lost_closes(f.tl)
-    if not lost or f.codes_visible:
-        return None
-    hit = lost[0]
-    f.note(f"{_when(hit)}: 'WebSocket error: WebSocket closed': the close became RuntimeError('WebSocket "
-           "closed'), code and reason lost; no line in the log shows a close code")
-    faults: list[Fault] = [ServerClose(at=_at(hit), code=4009, reason="Session timed out")]
-    return "lost-close-code", TITLES["lost-close-code"], faults, False
+RULES: tuple[Rule, ...] = (
+    _banned, _fatal_config, _identify_rejected, _stale_resume, _exhaustion, _crashed, _death_loop, _storm,
+    _ack_watchdog, _reidentify, _silences, _lost_code, _benign,
+)
 
 
-def _session_cycle(f: _Facts) -> _Named:
-    """A 4009 close or session error: the routine cycle. World: op 7 + 4009 at that time."""
-    hit = next((te for te in f.evs if te.event.code == 4009 and te.kind in (K.CLOSED, K.SESSION_ERROR)), None)
-    if hit is None:
-        return None
-    f.note(f"{_when(hit)}: {hit.event.describe()}: the routine ~30-minute session cycle (op 7 + 4009)")
-    return "session-cycle", TITLES["session-cycle"], [ServerReconnect(at=_at(hit))], False
-
-
-def _version(f: _Facts, incident: str) -> str:
-    """``"0.13"`` or ``"0.14"`` (incidents.md, "How the legacy adapter behaves"): 0.14 for
-    ``Max reconnect attempts reached``, the busy spin, the exhaustion zombie, or a loop that went
-    on after a failed fetch; 0.13 for the death loop and the stale resume; else 0.14."""
-    if any(te.kind is K.MAX_ATTEMPTS for te in f.evs):
-        f.note("legacy v0.14: only v0.14 keeps the loop alive for 100 attempts")
-        return "0.14"
-    if incident in ("busy-spin", "exhaustion-zombie"):
-        f.note(f"legacy v0.14: the {incident} is v0.14 behaviour (v0.13 stops at the first failed reconnect)")
-        return "0.14"
-    last_redial = max((i for i, te in enumerate(f.evs) if te.kind is K.RECONNECTING), default=-1)
-    for te in f.evs[:max(0, last_redial)]:
-        if te.kind is K.RECONNECT_FAILED and te.event.fail_kind in (FailKind.DNS, FailKind.GATEWAY_URL):
-            f.note(f"legacy v0.14: the loop went on after the failed fetch of {_when(te)} (v0.13 would stop)")
-            return "0.14"
-    if incident in ("death-loop", "reconnect-storm") or f.hb_dead:
-        why = ("issue #22179's stale resume loop is v0.13" if incident == "reconnect-storm"
-               else "only v0.13 lets the heartbeat task die in the reconnect window")
-        f.note("legacy v0.13: " + why)
-        return "0.13"
-    f.note("legacy v0.14 (the latest): nothing in the log tells the versions apart")
-    return "0.14"
+def name_incident(f: ClientFacts | None, ev: TimeEvidence, d: Digest, v: Version) -> Named:
+    """The first rule that holds, or ``inconclusive`` / ``nothing_to_diagnose``."""
+    if f is None or f.last_life is None:
+        return Named("nothing_to_diagnose", "no line was understood as a connection event", ())
+    for k, rule in enumerate(RULES):
+        got = rule(f, ev, d, v)
+        if got is not None:
+            rest = (r(f, ev, d, v) for r in RULES[k + 1:] if r is not _benign)
+            also = tuple(dict.fromkeys(x.incident for x in rest if x is not None and x.incident != got.incident))
+            return replace(got, also=also)
+    last = f.last_life
+    why = (f"the log ends {f.ends} ({last.event.kind.name}, {last.when()}) and nothing after it shows time "
+           "passing: whether the client came back is not in the log (--until says how long it ran on)")
+    return Named("inconclusive", why, (ev_line(last, "the last connection line"),), f.last_drop or last, last)

@@ -1,18 +1,25 @@
-"""Rebuilding the timeline of a parsed log: every event gets a time in seconds from the first.
+"""Timing: every event's time is read from its line, or inferred with a reason, or left unknown.
 
-Times come from the lines' own timestamps when they have them: full date-times
-(``2026-05-08 09:17:42,717``) or bare times of day (``14:13:26.980``; a bare time that is more
-than 12 h earlier than the previous one is taken to be on the next day: the midnight wrap).
-A line without a timestamp gets an inferred time (``inferred=True``), from, in order:
+Times are seconds after the log's origin (its first timed line, or its first event). A time is:
 
-1. the gap hints of the elisions just before it (``... (exactly ~60s later)`` → +60 s);
-2. for a CONNECTED / RECONNECTED / RECONNECT_FAILED, the delay of the ``Reconnecting in Ns``
-   before it (the adapter sleeps that long before it dials: incidents.md, "Reconnect");
-3. otherwise a small step, :data:`DEFAULT_STEP_S`.
+- ``STAMP``: read from the line's own stamp (a date-time, a bare time of day: a bare time more
+  than 12 h before the previous one is on the next day; a note's gap of a day or more moves
+  bare times by whole days);
+- ``NOTE``: a reporter's note says it (``# ... ~60 seconds later ...`` → 60 s after the event
+  before it);
+- ``SCHEDULE``: the client's own schedule says it, and the report prints which: the delay it
+  logged (``Reconnecting in 2s`` → the next attempt's lines 2 s later), its known reconnect
+  delay (botpy: 5 s after a close), or the same handler logging two lines at once;
+- ``RECORD``: the same log record (a second event of one line, a traceback line);
+- ``ORIGIN``: the first event of a log with no time before it (0 by definition);
+- ``NONE``: nothing says when: only its order is known (``t_s`` None; ``after_s`` is the
+  latest time known before it). Such an event is never given a made-up step.
 
-An inferred time is never later than the next real timestamp. The timeline also records how the
-log ends: in a silence (an elision that says so, or simply the last event) or in a cycle that
-"repeats indefinitely" (incidents.md: "a silence is evidence too").
+An inferred time is never later than the next stamped event: untimed events wait (in order,
+at most :data:`MAX_PENDING` of them) for the next stamp, and are pulled back to it. Besides the
+events, the timeline keeps what shows time passing (:class:`TimeEvidence`): the latest time of
+any line at all (another component's line counts, ``--until`` too), and a note that says the
+log went silent for so long.
 """
 
 from __future__ import annotations
@@ -20,43 +27,48 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
-from ._parse import Elision, EventKind, LogEvent, ParsedLog
-
-DEFAULT_STEP_S = 0.1
-"""The time put between two consecutive lines when nothing says otherwise (seconds)."""
-
-WRAP_THRESHOLD_S = 43200.0
-"""A bare time this much (seconds) earlier than the previous one means the day rolled over."""
+from ._clients import CLIENTS
+from ._events import DIALS, DROPS, Elision, EventKind, LineTime, LogEvent
 
 DAY_S = 86400.0
+WRAP_THRESHOLD_S = 43200.0
+"""A bare time this much (seconds) earlier than the previous one means the day rolled over."""
+MAX_PENDING = 4096
+"""Untimed events held while waiting for the next stamp (the clamp); beyond this they go out unclamped."""
 
-_DIAL_RESULTS = frozenset({EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.RECONNECT_FAILED})
-"""The lines that end a ``Reconnecting in Ns`` sleep."""
+_SAME_HANDLER = frozenset({
+    EventKind.RECONNECTING, EventKind.SESSION_CLEARED, EventKind.QUICK_DISCONNECT, EventKind.RATE_LIMITED,
+    EventKind.TOKEN_INVALID, EventKind.FATAL_CLOSE})
+"""Lines a client's close handler logs together with the close (hermes, OpenClaw, satori, ...)."""
+_ATTEMPT_RESULTS = DIALS | frozenset({EventKind.RECONNECT_FAILED}) | DROPS
+"""The lines that end a reconnect delay (the attempt's first line)."""
 
 
 class TimeBasis(str, enum.Enum):
-    """Where an event's time comes from."""
+    """Where an event's time comes from (module docstring)."""
 
-    ORIGIN = "origin"                    # the first event: time 0 by definition
-    TIMESTAMP = "timestamp"              # the line's own timestamp
-    GAP_HINT = "gap_hint"                # elision gap hints before it
-    RECONNECT_DELAY = "reconnect_delay"  # the delay of the preceding "Reconnecting in Ns"
-    STEP = "step"                        # DEFAULT_STEP_S after the previous event
+    ORIGIN = "origin"
+    STAMP = "stamp"
+    NOTE = "note"
+    SCHEDULE = "schedule"
+    RECORD = "record"
+    NONE = "none"
 
 
 @dataclass(frozen=True, slots=True)
 class TimedEvent:
-    """An event with its time ``t_s`` in seconds after the log's first event."""
+    """An event with its time: ``t_s`` (seconds after the origin; None: unknown), ``basis``,
+    ``why`` (the reason for an inferred time, printed), ``after_s`` (a lower bound: the latest
+    time known at or before it), ``resolution_s`` (the stamp's step: 60 for ``HH:MM``)."""
 
     event: LogEvent
-    t_s: float
+    t_s: float | None
     basis: TimeBasis
-
-    @property
-    def inferred(self) -> bool:
-        """True when ``t_s`` was not read from a timestamp (nor is the origin)."""
-        return self.basis not in (TimeBasis.TIMESTAMP, TimeBasis.ORIGIN)
+    why: str = ""
+    after_s: float = 0.0
+    resolution_s: float = 0.0
 
     @property
     def kind(self) -> EventKind:
@@ -66,249 +78,236 @@ class TimedEvent:
     def lineno(self) -> int:
         return self.event.lineno
 
+    @property
+    def at_s(self) -> float:
+        """``t_s`` when known, else the lower bound: where the event goes in a derived world."""
+        return self.t_s if self.t_s is not None else self.after_s
 
-@dataclass(frozen=True, slots=True)
-class TimedElision:
-    """An elision placed after event number ``after`` (-1: before any) at ``t_s`` seconds."""
+    @property
+    def inferred(self) -> bool:
+        return self.basis in (TimeBasis.NOTE, TimeBasis.SCHEDULE)
 
-    elision: Elision
-    t_s: float
-    after: int
+    def when(self) -> str:
+        """``line 7 (+59.000s)``, ``line 3 (~+2.000s)``, ``line 5 (no time)``."""
+        if self.t_s is None:
+            return f"line {self.lineno} (no time)"
+        return f"line {self.lineno} ({'~' if self.inferred else ''}+{self.t_s:.3f}s)"
 
 
 @dataclass(slots=True)
-class Timeline:
-    """The events of a log in order, with times in seconds from the first event.
+class TimeEvidence:
+    """What shows time passing. ``latest_s``: the latest time of any line or note (seconds after
+    the origin), with the line that shows it (``latest_line``; 0 for ``--until``);
+    ``silence_s``: a note after the last event says the log went silent this long;
+    ``repeats``: a note says a cycle goes on; ``notes_after_last``: notes after the last event."""
 
-    - ``ends_in_silence``: the log ends in a silence elision, or simply with an event (the
-      process may live on, nothing more was logged); False when it ends with an elision that
-      says the cycle repeats, or when there are no events.
-    - ``silence_s``: the length of that final silence when an elision gives it (seconds).
-    - ``repeats``: some elision says the cycle repeats.
-    - ``span_s``: the time of the last event.
+    latest_s: float | None = None
+    latest_line: int = 0
+    latest_what: str = ""
+    silence_s: float | None = None
+    silence_line: int = 0
+    repeats: bool = False
+    notes_after_last: list[Elision] = field(default_factory=list)
+    has_stamps: bool = False
+    until_after_s: float | None = None
+    """``--until +DURATION``: the process ran on this long (seconds) after the log's last line."""
+
+
+@dataclass
+class _Pending:
+    event: LogEvent
+    t_s: float | None
+    basis: TimeBasis
+    why: str
+    after_s: float
+
+
+class Timeline:
+    """Times the events of a log as they come and hands each, in order, to ``sink``.
+
+    ``date_ordinal``: the day of bare times when the log carries no date (``--date``).
+    Call :meth:`event` for every event, :meth:`seen` for every other timed line, :meth:`note`
+    for every note, then :meth:`finish` (``until_s``: ``--until`` as seconds after the origin,
+    or a callable turning an absolute stamp into that).
     """
 
-    events: list[TimedEvent] = field(default_factory=list)
-    elisions: list[TimedElision] = field(default_factory=list)
-    ends_in_silence: bool = False
-    silence_s: float | None = None
-    repeats: bool = False
-    has_timestamps: bool = False
+    def __init__(self, sink: Callable[[TimedEvent], None], date_ordinal: int | None = None,
+                 note_sink: Callable[[Elision], None] | None = None) -> None:
+        self.sink = sink
+        self.note_sink = note_sink
+        self.date_ordinal = date_ordinal
+        self.evidence = TimeEvidence()
+        self._abs0: float | None = None      # absolute seconds of t = 0
+        self._day: float | None = None
+        self._last_abs: float | None = None
+        self._known_t: float | None = None   # the latest event time known
+        self._gap_s = 0.0
+        self._gap_line = 0
+        self._schedule: tuple[float, float, str] | None = None   # (t, delay, why)
+        self._last_drop_t: tuple[float, int] | None = None
+        self._pending: list[_Pending | Elision] = []
+        self._events = 0
+
+    # -- absolute and relative time ----------------------------------------------------------
+    def absolute(self, t: LineTime) -> float | None:
+        """Seconds since day 0 of a stamp (bare times placed on the current day, wrapping)."""
+        if t.clock_s is None:
+            return None
+        if t.date_ordinal is not None:
+            self._day = float(t.date_ordinal)
+            value = self._day * DAY_S + t.clock_s
+        else:
+            if self._day is None:
+                self._day = float(self.date_ordinal or 0)
+            value = self._day * DAY_S + t.clock_s
+            if self._last_abs is not None:
+                if value < self._last_abs - WRAP_THRESHOLD_S:
+                    days = math.ceil((self._last_abs - WRAP_THRESHOLD_S - value) / DAY_S)
+                    self._day += days
+                    value += days * DAY_S
+                if self._gap_s >= WRAP_THRESHOLD_S:  # "... (then 2 days later)": whole days a bare clock hides
+                    days = max(0, round((self._last_abs + self._gap_s - value) / DAY_S))
+                    self._day += days
+                    value += days * DAY_S
+        self._last_abs = value
+        return value
+
+    def relative(self, absolute: float) -> float:
+        """Seconds after the origin of an absolute time (the origin is set by the first stamp)."""
+        if self._abs0 is None:
+            self._abs0 = absolute - (self._known_t if self._known_t is not None else 0.0)
+        return absolute - self._abs0
+
+    # -- feeding ------------------------------------------------------------------------------
+    def event(self, ev: LogEvent, same_record: bool = False) -> None:
+        """Time one event (``same_record``: the second event of a line, or a traceback line)."""
+        absolute = None if same_record else self.absolute(ev.time)
+        after = self._known_t if self._known_t is not None else 0.0
+        if absolute is not None:
+            t = self.relative(absolute)
+            self._flush(clamp_to=t)
+            self._emit(_Pending(ev, t, TimeBasis.STAMP, "", after), ev.time.resolution_s)
+            self._seen_at(t, ev.lineno, "")
+            self.evidence.has_stamps = True
+            this_t: float | None = t
+        else:
+            t_opt, basis, why = self._infer(ev, same_record)
+            item = _Pending(ev, t_opt, basis, why, after)
+            if t_opt is not None:
+                self._known_t = t_opt
+            self._pending.append(item)
+            if len(self._pending) >= MAX_PENDING:
+                self._flush(None)
+            this_t = t_opt
+        self._after_event(ev, this_t)
+
+    def seen(self, t: LineTime, lineno: int, what: str) -> None:
+        """A timed line that is no event of the link (another component's, an unread line)."""
+        absolute = self.absolute(t)
+        if absolute is not None:
+            self._seen_at(self.relative(absolute), lineno, what)
+            self.evidence.has_stamps = True
+
+    def note(self, n: Elision) -> None:
+        """A reporter's note: a gap for the next event, a time of its own, a silence, a repeat."""
+        if n.time.clock_s is not None:
+            self.seen(n.time, n.lineno, f"the note on line {n.lineno}")
+        if n.gap_s is not None:
+            self._gap_s += n.gap_s
+            self._gap_line = n.lineno
+        self.evidence.repeats = self.evidence.repeats or n.repeats
+        self.evidence.notes_after_last.append(n)
+        if self._pending:
+            self._pending.append(n)
+        elif self.note_sink is not None:
+            self.note_sink(n)
+
+    def finish(self, until: float | None = None) -> None:
+        """Send the events still waiting; work out the final silence; ``until``: ``--until`` as a
+        time after the origin (seconds)."""
+        self._flush(None)
+        ev = self.evidence
+        for n in ev.notes_after_last:
+            if n.gap_s is not None and (n.silence or not n.repeats):
+                ev.silence_s = (ev.silence_s or 0.0) + n.gap_s
+                ev.silence_line = n.lineno
+        if isinstance(until, (int, float)):
+            self._seen_at(float(until), 0, "--until")
+
+    def until_after(self, seconds: float) -> None:
+        """``--until +DURATION``: the process ran on ``seconds`` after the last line."""
+        self.evidence.until_after_s = seconds
+
+    def until_absolute(self, absolute: float) -> float:
+        """``--until`` given as an absolute stamp, as seconds after the origin."""
+        return self.relative(absolute)
 
     @property
-    def span_s(self) -> float:
-        return self.events[-1].t_s if self.events else 0.0
+    def last_known_s(self) -> float | None:
+        """The time of the latest event whose time is known."""
+        return self._known_t
 
+    # -- inner workings -------------------------------------------------------------------------
+    def _seen_at(self, t: float, lineno: int, what: str) -> None:
+        ev = self.evidence
+        if ev.latest_s is None or t >= ev.latest_s:
+            ev.latest_s, ev.latest_line, ev.latest_what = t, lineno, what
 
-def build_timeline(parsed: ParsedLog) -> Timeline:
-    """The :class:`Timeline` of a parsed log (rules in the module docstring). Never raises."""
-    tl = Timeline()
-    absolute = _absolute_times(parsed)
-    anchor: tuple[float, float] | None = None       # (relative t, absolute t) of a timestamped event
-    pending_gap = 0.0
-    pending_has_gap = False
-    reconnect: tuple[float, float] | None = None    # (t of "Reconnecting in", delay_s)
-    for entry in parsed.entries:
-        if isinstance(entry, Elision):
-            prev_t = tl.events[-1].t_s if tl.events else 0.0
-            tl.elisions.append(TimedElision(entry, prev_t, len(tl.events) - 1))
-            if entry.gap_s is not None:
-                pending_gap += entry.gap_s
-                pending_has_gap = True
-            tl.repeats = tl.repeats or entry.repeats
-            continue
-        abs_t = absolute.get(entry.lineno)
-        if not tl.events:
-            t, basis = 0.0, TimeBasis.ORIGIN
-        elif abs_t is not None and anchor is not None:
-            t, basis = anchor[0] + (abs_t - anchor[1]), TimeBasis.TIMESTAMP
-        else:
-            prev = tl.events[-1].t_s
-            if pending_has_gap:
-                t, basis = prev + pending_gap, TimeBasis.GAP_HINT
-            elif reconnect is not None and entry.kind in _DIAL_RESULTS:
-                t, basis = max(prev + DEFAULT_STEP_S, reconnect[0] + reconnect[1]), TimeBasis.RECONNECT_DELAY
-            else:
-                t, basis = prev + DEFAULT_STEP_S, TimeBasis.STEP
-        if abs_t is not None and anchor is None:
-            anchor = (t, abs_t)
-        tl.events.append(TimedEvent(entry, t, basis))
-        pending_gap, pending_has_gap = 0.0, False
-        if entry.kind is EventKind.RECONNECTING and entry.delay_s is not None:
-            reconnect = (t, entry.delay_s)
-        elif entry.kind in _DIAL_RESULTS:
-            reconnect = None
-    _clamp_inferred(tl)
-    tl.has_timestamps = bool(absolute)
-    last = parsed.entries[-1] if parsed.entries else None
-    if isinstance(last, Elision):
-        tl.ends_in_silence = bool(tl.events) and (last.silence or not last.repeats)
-        if last.silence:
-            tl.silence_s = last.gap_s
-    else:
-        tl.ends_in_silence = bool(tl.events)
-    return tl
+    def _infer(self, ev: LogEvent, same_record: bool) -> tuple[float | None, TimeBasis, str]:
+        known = self._known_t
+        if same_record:
+            return known, TimeBasis.RECORD, "the same record as the line before"
+        if self._events == 0 and known is None:
+            return 0.0, TimeBasis.ORIGIN, ""
+        if self._gap_s and known is not None:
+            return known + self._gap_s, TimeBasis.NOTE, f"the note on line {self._gap_line} says {self._gap_s:g} s"
+        if self._schedule is not None and ev.kind in _ATTEMPT_RESULTS:
+            base, delay, why = self._schedule
+            return base + delay, TimeBasis.SCHEDULE, why
+        if ev.kind in _SAME_HANDLER and self._last_drop_t is not None and known is not None \
+                and known == self._last_drop_t[0]:
+            return known, TimeBasis.SCHEDULE, f"logged by the handler of the close on line {self._last_drop_t[1]}"
+        return None, TimeBasis.NONE, ""
 
+    def _after_event(self, ev: LogEvent, t: float | None) -> None:
+        self._events += 1
+        self._gap_s = 0.0
+        self.evidence.notes_after_last = []
+        if ev.kind is EventKind.RECONNECTING and t is not None:
+            delay = ev.delay_s
+            why = f"the {delay:g} s delay line {ev.lineno} logs" if delay is not None else ""
+            if delay is None:
+                info = CLIENTS.get(ev.client)
+                if info is not None and info.delays_s:
+                    k = max(0, (ev.attempt or 1) - 1)
+                    delay = info.delays_s[min(k, len(info.delays_s) - 1)]
+                    why = f"{info.title}'s known delay, {delay:g} s ({info.delays_source})"
+            self._schedule = (t, delay, why) if delay is not None else None
+        elif ev.kind in DROPS and t is not None:
+            self._last_drop_t = (t, ev.lineno)
+            info = CLIENTS.get(ev.client)
+            if info is not None and info.delays_s and info.name in ("botpy", "astrbot", "bot-node-sdk"):
+                d = info.delays_s[0]
+                self._schedule = (t, d, f"{info.title}'s known delay, {d:g} s ({info.delays_source})")
+        elif ev.kind in _ATTEMPT_RESULTS:
+            self._schedule = None
 
-def _absolute_times(parsed: ParsedLog) -> dict[int, float]:
-    """Line number → absolute time in seconds (day ordinal × 86400 + time of day).
+    def _flush(self, clamp_to: float | None) -> None:
+        for item in self._pending:
+            if isinstance(item, Elision):
+                if self.note_sink is not None:
+                    self.note_sink(item)
+                continue
+            t = item.t_s
+            why = item.why
+            if clamp_to is not None and t is not None and t > clamp_to:
+                t, why = clamp_to, f"{why}; pulled back to the next stamp"
+            self._emit(_Pending(item.event, t, item.basis, why, min(item.after_s, clamp_to)
+                                if clamp_to is not None else item.after_s), 0.0)
+        self._pending = []
 
-    Bare times take the day of the latest dated line (the first dated line's day before
-    any), and move to the next day when they jump back more than :data:`WRAP_THRESHOLD_S`,
-    or by whole days when an elision's gap hint says a day or more passed.
-    """
-    out: dict[int, float] = {}
-    first_day = next((e.date_ordinal for e in parsed.events if e.date_ordinal is not None), 0)
-    day = float(first_day)
-    last: float | None = None
-    gap = 0.0
-    for entry in parsed.entries:
-        if isinstance(entry, Elision):
-            gap += entry.gap_s or 0.0
-            continue
-        if entry.clock_s is None:
-            continue
-        if entry.date_ordinal is not None:
-            day = float(entry.date_ordinal)
-            t = day * DAY_S + entry.clock_s
-        else:
-            t = day * DAY_S + entry.clock_s
-            if last is not None:
-                if t < last - WRAP_THRESHOLD_S:
-                    days = math.ceil((last - WRAP_THRESHOLD_S - t) / DAY_S)
-                    day += days
-                    t += days * DAY_S
-                if gap >= WRAP_THRESHOLD_S:  # "... (then 2 days later)": whole days the clock hides
-                    days = max(0, round((last + gap - t) / DAY_S))
-                    day += days
-                    t += days * DAY_S
-        out[entry.lineno] = t
-        last = t
-        gap = 0.0
-    return out
-
-
-def _clamp_inferred(tl: Timeline) -> None:
-    """Pull inferred times back so none is later than the next real timestamp."""
-    next_real: float | None = None
-    for i in range(len(tl.events) - 1, -1, -1):
-        te = tl.events[i]
-        if te.basis is TimeBasis.TIMESTAMP:
-            next_real = te.t_s
-        elif te.inferred and next_real is not None and te.t_s > next_real:
-            tl.events[i] = TimedEvent(te.event, next_real, te.basis)
-
-
-def timeline_lines(tl: Timeline) -> list[str]:
-    """The timeline as printable lines: ``+12.000s  CLOSED code=4009 reason=Session timed out  (line 3)``,
-    ``~`` in front of an inferred time, elisions in place, then how the log ends."""
-    out = ["timeline (seconds from the first event; ~ marks an inferred time):"]
-    rows: list[tuple[int, str]] = [
-        (te.lineno, f"{'~' if te.inferred else ''}+{te.t_s:.3f}s  {te.event.describe()}  (line {te.lineno})")
-        for te in tl.events
-    ]
-    for x in tl.elisions:
-        e = x.elision
-        flags = [f"gap {e.gap_s:g}s"] if e.gap_s is not None else []
-        flags += ["repeats"] * e.repeats + ["silence"] * e.silence
-        rows.append((e.lineno, f"    {clip(e.text)}  [{', '.join(flags) or 'elision'}]  (line {e.lineno})"))
-    out += [row for _, row in sorted(rows)]
-    if tl.ends_in_silence:
-        out.append("the log ends in silence" + (f" ({tl.silence_s:g}s)" if tl.silence_s is not None else ""))
-    elif tl.repeats:
-        out.append("the log ends in a repeating cycle")
-    return out
-
-
-def parsed_lines(parsed: ParsedLog) -> list[str]:
-    """Line counts, then every unreadable line as ``line N: text`` (clipped, escaped)."""
-    out = [f"lines: {parsed.total_lines} ({len(parsed.events)} events, {len(parsed.elisions)} elisions, "
-           f"{parsed.comments} comments, {parsed.blank} blank, {len(parsed.unreadable)} unreadable)"]
-    if parsed.unreadable:
-        out.append(f"unreadable lines ({len(parsed.unreadable)}):")
-        out += [f"  line {n}: {clip(text)}" for n, text in parsed.unreadable]
-    return out
-
-
-def clip(s: str, n: int = 200) -> str:
-    """``s`` made printable (escapes) and cut to ``n`` characters."""
-    if not s.isprintable():
-        s = s.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-# --- patterns the diagnosis looks for ------------------------------------------------------------
-
-DROPS = frozenset({EventKind.CLOSED, EventKind.WS_ERROR})
-"""The lines that say the socket went away."""
-
-NOT_LIFECYCLE = frozenset({
-    EventKind.TOKEN_REFRESHED, EventKind.NOT_CONNECTED_WAIT, EventKind.STILL_NOT_CONNECTED,
-    EventKind.SENDING_RESPONSE, EventKind.OTHER,
-})
-"""The lines that say nothing about the connection's own life."""
-
-
-def heartbeat_timeouts(
-    tl: Timeline, window_s: tuple[float, float],
-) -> list[tuple[TimedEvent, TimedEvent, float]]:
-    """(``Reconnected``, code-less drop, seconds between) for each drop that came ``window_s``
-    seconds after the ``Reconnected`` before it (times from timestamps or gap hints only)."""
-    out = []
-    up: TimedEvent | None = None
-    for te in tl.events:
-        if te.kind is EventKind.RECONNECTED:
-            up = te
-        elif te.kind in DROPS and up is not None:
-            codeless = te.kind is EventKind.WS_ERROR or te.event.code is None
-            dt = te.t_s - up.t_s
-            if codeless and window_s[0] <= dt <= window_s[1] and te.basis is not TimeBasis.STEP:
-                out.append((up, te, dt))
-            up = None
-    return out
-
-
-def vanished_sockets(tl: Timeline, quick_drop_s: float) -> list[tuple[TimedEvent, TimedEvent]]:
-    """(``Reconnected``, next connection line) where that socket was gone before any Ready or
-    ``Session resumed``: the next line is already another attempt, or a drop less than
-    ``quick_drop_s`` seconds later (by timestamps)."""
-    out = []
-    skip = NOT_LIFECYCLE | {EventKind.RESUME_SENT, EventKind.IDENTIFY_SENT, EventKind.CONNECTED}
-    redial = (EventKind.RECONNECTING, EventKind.RECONNECT_FAILED, EventKind.RECONNECTED)
-    for i, te in enumerate(tl.events):
-        if te.kind is not EventKind.RECONNECTED:
-            continue
-        j = i + 1
-        while j < len(tl.events) and tl.events[j].kind in skip:
-            j += 1
-        if j == len(tl.events):
-            continue
-        nxt = tl.events[j]
-        quick = (nxt.kind in DROPS or nxt.kind is EventKind.QUICK_DISCONNECT) and not nxt.inferred \
-            and not te.inferred and nxt.t_s - te.t_s < quick_drop_s
-        if nxt.kind in redial or quick:
-            out.append((te, nxt))
-    return out
-
-
-def repeated_resumes(tl: Timeline) -> list[tuple[TimedEvent, TimedEvent]]:
-    """(earlier, later) ``Resume sent`` pairs for the same session with no ``Session resumed``
-    or Ready between: a stale session resumed again and again (incident 7)."""
-    out = []
-    last: dict[str, TimedEvent] = {}
-    for te in tl.events:
-        if te.kind in (EventKind.RESUMED, EventKind.READY):
-            last.clear()
-        elif te.kind is EventKind.RESUME_SENT and te.event.session_id:
-            prev = last.get(te.event.session_id)
-            if prev is not None:
-                out.append((prev, te))
-            last[te.event.session_id] = te
-    return out
-
-
-def lost_closes(tl: Timeline) -> list[TimedEvent]:
-    """``WebSocket error: WebSocket closed`` lines: a close turned into ``RuntimeError`` with
-    its code and reason lost (incident 5)."""
-    return [te for te in tl.events if te.kind is EventKind.WS_ERROR
-            and (te.event.reason or "").strip().lower() == "websocket closed"]
+    def _emit(self, item: _Pending, resolution_s: float) -> None:
+        if item.t_s is not None and (self._known_t is None or item.basis is TimeBasis.STAMP
+                                     or item.t_s >= self._known_t):
+            self._known_t = item.t_s
+        self.sink(TimedEvent(item.event, item.t_s, item.basis, item.why, item.after_s, resolution_s))

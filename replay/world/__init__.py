@@ -38,7 +38,7 @@ from ._client_frame import ClientFrame, decode_client_frame, sent_event
 from ._run_result import RunResult
 from ._server import GATEWAY_URL, SESSION_ENDING_CODES, GatewayServer, ServerLink
 from ._sessions import MessageFates, ServerConn, ServerSession, SessionStarts
-from ._sim import DNS_ERROR, TLS_ERROR, Simulation
+from ._sim import DNS_ERROR, TLS_ERROR, RunObserver, Simulation
 from ._spec import KNOWN_INTENTS, DropStyle, WorldSpec
 from ._tokens import INVALID_CREDENTIALS, TokenBook
 from ._trace import (
@@ -60,7 +60,7 @@ __all__ = [
     "MessageFates", "ServerConn", "ServerSession", "SessionStarts",
     "INVALID_CREDENTIALS", "TokenBook",
     "ClientFrame", "decode_client_frame", "sent_event",
-    "DNS_ERROR", "TLS_ERROR", "RunResult", "Simulation",
+    "DNS_ERROR", "TLS_ERROR", "RunObserver", "RunResult", "Simulation",
     "KNOWN_INTENTS", "DropStyle", "WorldSpec",
     "ClientClosed", "ClientClosedUnseen", "ConnectRefused", "ConnectReset", "ConnectStalled",
     "DispatchDelivered", "FatalNoted", "FaultApplied", "FlowBlackHoled", "FrameRefused", "GatewayError",

@@ -104,8 +104,13 @@ class GatewayServer:
     REST), ``session_start_limit(now)`` the ``GET /gateway/bot`` budget.
     """
 
-    def __init__(self, world: WorldSpec, link: ServerLink, rng: random.Random) -> None:
+    def __init__(self, world: WorldSpec, link: ServerLink, rng: random.Random, *, keep_history: bool = True,
+                 on_pushed: Callable[[float, str], None] | None = None) -> None:
         self.world = world
+        self.keep_history = keep_history
+        """False: keep no per-message history (``pushed``, ``message_sessions``) and drop the
+        dispatch logs of sessions that can no longer be resumed; ``on_pushed`` sees every push."""
+        self.on_pushed = on_pushed
         self.link = link
         self.rng = rng
         self.conns: dict[int, ServerConn] = {}
@@ -206,6 +211,14 @@ class GatewayServer:
             return True
         age = world.server_session_max_age_s
         return age is not None and now - session.started_at > age
+
+    def _drop_dead_logs(self, now: float) -> None:
+        """Empty the dispatch logs of the sessions no Resume can ever take again (ended, or
+        expired while no connection carries them): a log is only read by a successful Resume,
+        so this changes nothing but memory."""
+        for session in self.sessions.values():
+            if session.log and session.conn is None and (not session.valid or self.expired(session, now)):
+                session.log.clear()
 
     def resumable(self, session: ServerSession, now: float) -> bool:
         """Would a Resume of ``session`` be accepted at ``now`` (with a valid token and seq)?"""
@@ -376,6 +389,8 @@ class GatewayServer:
             if session.dropped_at is None and self.resumable(session, now):
                 session.dropped_at = now
                 self.link.note(SessionDropped(now, session.session_id, sc.conn))
+        if not self.keep_history:
+            self._drop_dead_logs(now)
         if self.network.active(NoReady, now) is not None or not self._gatekeep(sc, d, "Identify"):
             return
         conflict = self.world.session_conflict_s
@@ -493,8 +508,11 @@ class GatewayServer:
         self.message_counter += 1
         msg_id = f"ROBOT1.0_sim{self.message_counter:07d}"
         frame = self._message_frame(session, msg_id)
-        self.pushed.append((self.link.now, msg_id))
-        self.message_sessions[msg_id] = session.session_id
+        if self.keep_history:
+            self.pushed.append((self.link.now, msg_id))
+            self.message_sessions[msg_id] = session.session_id
+        if self.on_pushed is not None:
+            self.on_pushed(self.link.now, msg_id)
         self._to_client(sc.conn, frame)
         if self.world.duplicate_probability and self.rng.random() < self.world.duplicate_probability:
             self._to_client(sc.conn, self._message_frame(session, msg_id))

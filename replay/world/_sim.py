@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import heapq
 import random
-from typing import Callable, assert_never
+from typing import Callable, Protocol, assert_never
 
 import orjson
 
@@ -41,18 +41,35 @@ DROP_REASONS = {"fin": "connection lost (EOF)", "empty": "",
 (``_spec.DropStyle``): the reasons io_shell gives its ``SocketClosed`` (code None each time)."""
 
 
+class RunObserver(Protocol):
+    """Watches a run as it happens (a streaming judge): every trace event, every client step,
+    every message the server pushes (virtual time, ``d.id``) and every one the client delivers."""
+
+    def event(self, event: TraceEvent) -> None: ...
+
+    def step(self, inp: Input, commands: tuple[Command, ...]) -> None: ...
+
+    def pushed(self, at: float, msg_id: str) -> None: ...
+
+    def delivered(self, msg_id: str) -> None: ...
+
+
 class Simulation:
     """Run ``client`` in ``world`` for ``horizon_s`` virtual seconds with ``seed``.
 
     ``record_journal`` keeps every (input, commands) pair; ``check_invariants`` runs
     ``core.check_step`` after every step (core clients only). ``spin_limit`` is how many
     client steps may happen at one virtual instant before the run is stopped as a spin.
+    ``keep_history`` False keeps no per-step history at all (no trace, no delivered or pushed
+    ids, no session logs the server can no longer replay): memory stays bounded whatever the
+    horizon, and ``observer`` (a streaming judge) sees everything as it happens.
     """
 
     def __init__(self, world: WorldSpec, client: ClientModel, *, seed: int, horizon_s: float,
                  record_journal: bool = True, check_invariants: bool = True,
                  spin_limit: int = 10_000, settle_dispatches: bool = True,
-                 tick_lateness_max_s: float = 0.0) -> None:
+                 tick_lateness_max_s: float = 0.0, keep_history: bool = True,
+                 observer: RunObserver | None = None) -> None:
         self.world = world
         self.client = client
         self.seed = seed
@@ -61,7 +78,11 @@ class Simulation:
         self.now = 0.0
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = 0
-        self.server = GatewayServer(world, self, random.Random(self.rng.getrandbits(64)))
+        self.keep_history = keep_history
+        self.observer = observer
+        self.server = GatewayServer(world, self, random.Random(self.rng.getrandbits(64)),
+                                    keep_history=keep_history,
+                                    on_pushed=observer.pushed if observer is not None else None)
         self.network = self.server.network
         self.state = client.initial_state()
         self.trace: list[TraceEvent] = []
@@ -90,8 +111,11 @@ class Simulation:
         heapq.heappush(self._queue, (self.now + max(0.0, delay_s), self._order, action))
 
     def note(self, event: TraceEvent) -> None:
-        """Append ``event`` to the trace."""
-        self.trace.append(event)
+        """Append ``event`` to the trace (and show it to the observer)."""
+        if self.keep_history:
+            self.trace.append(event)
+        if self.observer is not None:
+            self.observer.event(event)
 
     def _latency(self) -> float:
         base = self.world.latency_s
@@ -132,6 +156,8 @@ class Simulation:
         self.steps += 1
         if self.record_journal:
             self.journal.append((inp, commands))
+        if self.observer is not None:
+            self.observer.step(inp, commands)
         if self.check_invariants:
             for problem in core.check_step(before, inp, self.state, commands):
                 self.invariant_breaks.append(f"step {self.steps} at {inp.at:.3f}: {problem}")
@@ -250,7 +276,10 @@ class Simulation:
         data = dispatch.data
         msg_id = data.get("id") if isinstance(data, dict) else None
         if dispatch.event_type == "C2C_MESSAGE_CREATE" and isinstance(msg_id, str):
-            self.delivered_ids.append(msg_id)
+            if self.keep_history:
+                self.delivered_ids.append(msg_id)
+            if self.observer is not None:
+                self.observer.delivered(msg_id)
         self.note(DispatchDelivered(self.now, dispatch.seq, dispatch.event_type))
         if self.settle:
             seq, epoch = dispatch.seq, dispatch.session_epoch
