@@ -86,7 +86,7 @@ class StreamedJournal:
                 return line
         return None
 
-    def steps(self) -> Iterator[tuple[int, Input, list[Any]]]:
+    def steps(self) -> Iterator[tuple[int, JournalInput, list[Any]]]:
         """Every step as (line number, input, recorded commands), in order; raises JournalError
         at the first unreadable line or the first step whose index is not the next one."""
         expected = 1
