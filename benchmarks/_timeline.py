@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qqgate.replay import SCENARIOS, make_model, run_world
-from qqgate.replay.logs import import_log
-from qqgate.replay.timeline import timeline_of_log_replay, write_html
+from qqgate.replay._log_replay import log_replay_timeline, replay_log
+from qqgate.replay.timeline import write_html
 
 from ._stats import Figure
 
@@ -31,17 +30,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def write_page(hours: float, path: Path) -> int:
     """The death-loop replay's page for ``hours`` simulated hours, as ``qqgate replay --html`` writes it."""
-    imp = import_log((ROOT / "logs_samples" / "death-loop.log").read_text(encoding="utf-8"))
-    diag = imp.diagnosis
-    legacy = run_world(make_model("legacy", 1, diag.legacy_version, diag.legacy_close_codes_visible,
-                                  diag.legacy_heartbeat_alive), diag.world, seed=1, hours=hours,
-                       expected=SCENARIOS["death-loop"].legacy_expect)
-    core = run_world(make_model("core", 1), diag.world, seed=1, hours=hours)
-    from qqgate.replay.logs import LEAD_IN_S
-    first = imp.parsed.events[0] if imp.parsed.events else None
-    timeline = timeline_of_log_replay("logs_samples/death-loop.log", first, LEAD_IN_S, legacy, core,
-                                      incident=diag.title, seed=1, hours=hours)
-    return write_html(timeline, path)
+    lines = (ROOT / "logs_samples" / "death-loop.log").read_text(encoding="utf-8").split("\n")
+    result = replay_log("logs_samples/death-loop.log", lines, seed=1, hours=hours)
+    return write_html(log_replay_timeline(result), path)
 
 
 def _open_times(paths: list[Path], repeats: int) -> dict[Path, tuple[list[float], list[float]]] | None:

@@ -117,25 +117,29 @@ def simulate(model: ClientModel, world: WorldSpec, *, seed: int, hours: float, l
         log_lines_with_expected=judge.watched)
 
 
-def replay_log(name: str, lines: Iterable[str], *, seed: int = 1, hours: float | None = None,
-               date: _dt.date | None = None, until: Until | None = None) -> LogReplay:
-    """Read the log ``lines`` (named ``name`` in the report), and re-run its incident.
-
-    ``seed`` seeds the derived world and the models; ``hours`` (simulated) defaults to the
-    world's own (2, or longer when the log's outage needs it); ``date`` and ``until`` are
-    ``--date`` and ``--until`` (``replay.logs.read_log``). Never raises on any log text.
-    """
+def read_log_replay(name: str, lines: Iterable[str], *, seed: int = 1, hours: float | None = None,
+                    date: _dt.date | None = None, until: Until | None = None) -> LogReplay:
+    """The first half of :func:`replay_log`: read the log, name the incident, derive its world
+    (no simulation yet; the verdict is already set for inconclusive and nothing to diagnose)."""
     reading = read_log(lines, date=date, until=until)
     derived = reading.derived
     result = LogReplay(name, reading, seed, hours if hours is not None else (derived.hours if derived else 0.0))
     if reading.incident == "nothing_to_diagnose":
         result.verdict = "nothing to diagnose: no line of this log says anything about a gateway connection"
         result.status = 2
-        return result
-    if derived is None:
+    elif derived is None:
         result.verdict = f"{TAXONOMY['inconclusive']}: {reading.named.rule}"
         result.status = 1
-        return result
+    return result
+
+
+def run_log_replay(result: LogReplay) -> None:
+    """The second half of :func:`replay_log`: run the derived world against the model(s) and the
+    core, and set the verdict and the exit status. Does nothing when no world was derived."""
+    derived = result.reading.derived
+    if derived is None or result.reading.incident == "nothing_to_diagnose":
+        return
+    seed = result.seed
     for run in derived.runs:
         side = simulate(_model(run, seed), derived.world, seed=seed, hours=result.hours,
                         label=f"{run.model} model {version_label(run.version)}", kind=run.model, version=run.version,
@@ -151,6 +155,18 @@ def replay_log(name: str, lines: Iterable[str], *, seed: int = 1, hours: float |
         core_side.problems.append(f"invariant broke: {core_side.invariant_breaks[0]}")
     result.core = core_side
     _verdict(result, derived.no_model)
+
+
+def replay_log(name: str, lines: Iterable[str], *, seed: int = 1, hours: float | None = None,
+               date: _dt.date | None = None, until: Until | None = None) -> LogReplay:
+    """Read the log ``lines`` (named ``name`` in the report), and re-run its incident.
+
+    ``seed`` seeds the derived world and the models; ``hours`` (simulated) defaults to the
+    world's own (2, or longer when the log's outage needs it); ``date`` and ``until`` are
+    ``--date`` and ``--until`` (``replay.logs.read_log``). Never raises on any log text.
+    """
+    result = read_log_replay(name, lines, seed=seed, hours=hours, date=date, until=until)
+    run_log_replay(result)
     return result
 
 
@@ -200,18 +216,19 @@ def _verdict(result: LogReplay, no_model: str) -> None:
     result.status = 0 if ok else 1
 
 
-def draw_log_replay(result: LogReplay, draw: Callable[[Timeline], bool]) -> bool:
-    """Write the timeline of a log replay (``--html``/``--png``): the model runs and the core in
-    the derived world, side by side. The runs are simulated again keeping their history (a
-    picture needs every step; the world is the derived one, hours long at most). Returns False
-    when the picture could not be written."""
+def log_replay_timeline(result: LogReplay) -> Timeline:
+    """The timeline of a log replay (``--html``/``--png``): the model runs and the core in the
+    derived world, side by side. The runs are simulated again keeping their history (a picture
+    needs every step; the world is the derived one, hours long at most). Raises ValueError when
+    the log derived no world (inconclusive, nothing to diagnose)."""
     from ._runner import run_world
     from .timeline import timeline_of_outcomes
     derived = result.reading.derived
-    assert derived is not None
+    if derived is None:
+        raise ValueError(f"{result.incident}: no world to draw")
     outcomes = []
     for run in derived.runs:
-        outcomes.append((f"{run.model} {version_label(run.version)}",
+        outcomes.append(("legacy" if run.model == "hermes" else run.model,
                          run_world(_model(run, result.seed), derived.world, seed=result.seed, hours=result.hours)))
     outcomes.append(("core", run_world(CoreClient(core.Config(seed=result.seed)), derived.world, seed=result.seed,
                                        hours=result.hours)))
@@ -219,4 +236,10 @@ def draw_log_replay(result: LogReplay, draw: Callable[[Timeline], bool]) -> bool
     notes = [f"the world derived from the log, {result.hours:.2f} simulated hours, seed {result.seed}"]
     if derived.no_model:
         notes.append(derived.no_model)
-    return draw(timeline_of_outcomes(title, outcomes, notes=notes))
+    return timeline_of_outcomes(title, outcomes, notes=notes)
+
+
+def draw_log_replay(result: LogReplay, draw: Callable[[Timeline], bool]) -> bool:
+    """Write the timeline of a log replay with ``draw`` (``log_replay_timeline``); False when the
+    picture could not be written."""
+    return draw(log_replay_timeline(result))

@@ -179,6 +179,12 @@ def _side_rows(sides: list[SideResultLike]) -> list[str]:
 
 def log_replay_lines(result: LogReplay) -> list[str]:
     """The whole report of ``qqgate replay FILE.log`` as printable lines (deterministic)."""
+    return log_replay_reading_lines(result) + log_replay_run_lines(result)
+
+
+def log_replay_reading_lines(result: LogReplay) -> list[str]:
+    """The report's first half, printed before anything is simulated: the reading report, the
+    client and version, the timeline, the incident and its evidence, the world and the model."""
     r = result.reading
     n = r.named
     out = [f"read      {result.name}: {r.report.lines} lines, {r.report.understood} understood as connection events"]
@@ -207,15 +213,22 @@ def log_replay_lines(result: LogReplay) -> list[str]:
     out += [f"note      {x}" for x in n.notes]
     derived = r.derived
     if derived is None:
-        out += ["", f"verdict   {result.verdict}"]
         return out
     out += ["", f"world     {result.hours:.2f} simulated hours, seed {result.seed}: {describe_world(derived.world)}"]
     out += [f"  - {w}" for w in derived.why]
     if derived.no_model:
         out.append(f"model     {derived.no_model}: only the core runs")
-    for side in result.models:
-        out.append(f"model     {side.label}: {side.why}")
+    for run in derived.runs:
+        out.append(f"model     {run.model} model {version_label(run.version)}: {run.why}")
+    return out
+
+
+def log_replay_run_lines(result: LogReplay) -> list[str]:
+    """The report's second half: the runs side by side, their findings and logs, the verdict."""
+    out: list[str] = []
     sides = [*result.models] + ([result.core] if result.core is not None else [])
+    if not sides:
+        return ["", f"verdict   {result.verdict}"]
     out += ["", *_side_rows(sides)]
     for side in sides:
         out.append(f"\n{side.label} findings:")

@@ -146,11 +146,11 @@ def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: 
                 data = opened.head + opened.stream.read()
                 return replay_journal_data(path, data, out=out, err=err, draw=draw)
             return _replay_journal_stream(path, journal_lines_of(opened.stream, opened.head), out=out, err=err)
-        from ._log_replay import draw_log_replay, replay_log
-        from ._report import log_replay_lines
+        from ._log_replay import draw_log_replay, read_log_replay, run_log_replay
+        from ._report import log_replay_reading_lines, log_replay_run_lines
         stats = LineStats()
-        result = replay_log(path, iter_text_lines(opened.stream, stats, opened.head), seed=seed, hours=hours,
-                            date=date, until=until)
+        result = read_log_replay(path, iter_text_lines(opened.stream, stats, opened.head), seed=seed, hours=hours,
+                                 date=date, until=until)
         result.reading.report.bad_utf8 = stats.bad_utf8
         result.reading.report.cut_long = stats.cut_long
     finally:
@@ -158,7 +158,11 @@ def replay_file(path: str, *, seed: int, hours: float | None, out: TextIO, err: 
     if result.status == 2 and not result.reading.report.understood:
         err.write(f"qqgate replay: {path}: nothing to diagnose: no line says anything about a gateway connection "
                   f"({result.reading.report.lines} lines read; the reading report follows)\n")
-    for line in log_replay_lines(result):
+    for line in log_replay_reading_lines(result):
+        out.write(line + "\n")
+    out.flush()  # what was read is shown before the simulation runs
+    run_log_replay(result)
+    for line in log_replay_run_lines(result):
         out.write(line + "\n")
     if draw is not None and result.reading.derived is not None and not draw_log_replay(result, draw):
         return 2
