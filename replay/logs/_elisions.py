@@ -35,6 +35,8 @@ _SILENCE_RE = re.compile(
     r"silen|nothing|quiet|zero logs|no (?:more |further |other )?(?:qq\w* )?(?:log|line|output|message)|没有|静默",
     re.IGNORECASE)
 _TIME_FIND_RE = re.compile(_TIME)
+_NOTE_STARTS = frozenset(".…[<=(（#")
+"""The first characters a whole-line note can have."""
 _ARROW_RE = re.compile(r"\s(?:←|<-{1,2}|⟵)\s*")
 _TRAILING_NOTE_RE = re.compile(r"\s{2,}（[^（）]{1,80}）\s*$")
 
@@ -49,6 +51,8 @@ class Split:
 
 def split_note(line: str) -> Split:
     """Take an arrow note (``← ...``, ``<-- ...``) or a trailing full-width ``（...）`` off a line."""
+    if "←" not in line and "<-" not in line and "⟵" not in line and "）" not in line:
+        return Split(line, None)
     m = _ARROW_RE.search(line)
     if m is not None:
         return Split(line[:m.start()].rstrip(), line[m.end():].strip())
@@ -88,6 +92,8 @@ def as_elision(lineno: int, stripped: str) -> Elision | None:
     """The elision a whole line stands for, or None: it starts with ``...``/``…``/``[...]``/
     ``<snip>``/``===``, or is wholly in parentheses (ASCII or full-width), or is a ``#`` comment
     that stands for left-out lines (``# ... ~60 seconds later ...``)."""
+    if stripped[:1] not in _NOTE_STARTS:
+        return None
     if stripped.startswith("#"):
         body = stripped.lstrip("#").strip()
         note = read_note(lineno, body)

@@ -79,28 +79,47 @@ _TIME = (
 )
 
 
+_DAYS: dict[tuple[int, int, int], int | None] = {}
+"""(year, month, day) → date ordinal (None: no such date): logs hold few days, read millions of times."""
+
+
 def line_time(m: re.Match[str], default_year: int | None = None) -> tuple[LineTime, bool] | None:
     """The :class:`LineTime` of a match of ``_TIME``'s groups, and whether its year is real;
     None when the numbers are no valid date or time."""
-    g = m.groupdict()
-    h, mi = int(g["h"]), int(g["mi"])
-    sec = int(g["s"]) if g.get("s") else 0
+    return time_of(m.groupdict(), default_year)
+
+
+def time_of(g: dict[str, str | None], default_year: int | None = None) -> tuple[LineTime, bool] | None:
+    """:func:`line_time` from the groups as a dict."""
+    h_text, mi_text = g["h"], g["mi"]
+    assert h_text is not None and mi_text is not None
+    h, mi = int(h_text), int(mi_text)
+    sec_text = g.get("s")
+    sec = int(sec_text) if sec_text else 0
     if h > 23 or mi > 59 or sec > 60:
         return None
     frac = g.get("frac")
     clock = h * 3600.0 + mi * 60.0 + sec + (float("0." + frac) if frac else 0.0)
-    resolution = 10.0 ** -len(frac) if frac else (1.0 if g.get("s") else 60.0)
-    utc = (g.get("tz") or "").strip() in ("Z", "+0000", "+00:00")
-    year_known = g.get("y") is not None
-    if g.get("y") is not None:
-        y, mo, d = int(g["y"]), int(g["mo"]), int(g["d"])
+    resolution = 10.0 ** -len(frac) if frac else (1.0 if sec_text else 60.0)
+    tz = g.get("tz")
+    utc = tz is not None and tz.strip() in ("Z", "+0000", "+00:00")
+    y_text, mo_text, d_text = g.get("y"), g.get("mo"), g.get("d")
+    year_known = y_text is not None
+    if y_text is not None and mo_text is not None and d_text is not None:
+        key = (int(y_text), int(mo_text), int(d_text))
     elif g.get("mo2") is not None:
-        y, mo, d = default_year or DEFAULT_YEAR, int(g["mo2"]), int(g["d2"])
+        key = (default_year or DEFAULT_YEAR, int(g["mo2"] or 0), int(g["d2"] or 0))
     else:
         return LineTime(None, clock, resolution, utc), False
-    try:
-        day = _dt.date(y, mo, d).toordinal()
-    except ValueError:
+    day = _DAYS.get(key, -1)
+    if day == -1:
+        try:
+            day = _dt.date(*key).toordinal()
+        except ValueError:
+            day = None
+        if len(_DAYS) < 100_000:
+            _DAYS[key] = day
+    if day is None:
         return None
     return LineTime(day, clock, resolution, utc, year_known), year_known
 
@@ -140,6 +159,8 @@ class Unwrapped:
 def unwrap(line: str, default_year: int | None = None) -> Unwrapped:
     """Take ``line`` out of a docker json-file record, a journald prefix or a compose column."""
     s = line
+    if not (s[:1] == "{" or s[:3].lower() in _MONTHS or "| " in s[:80]):
+        return Unwrapped(s, None)
     if s.startswith('{"log":'):
         try:
             record = orjson.loads(s)
@@ -217,6 +238,14 @@ _FORMATS: tuple[tuple[str, str | None, re.Pattern[str]], ...] = tuple(
         ("bot-node-sdk", "bot-node-sdk", r"\[CLIENT\]\s*"),
     ))
 
+def _suffixed(pattern: str, k: int) -> str:
+    return re.sub(r"\(\?P<(\w+)>", lambda m: f"(?P<{m.group(1)}_{k}>", pattern)
+
+
+_COMBINED = re.compile("|".join(f"(?P<_f{k}>){_suffixed(pattern.pattern, k)}"
+                                for k, (_, _, pattern) in enumerate(_FORMATS)))
+"""Every format above as one alternation (tried left to right, like the table): one match per line."""
+
 _KOISHI_CLIENTS = {"adapter": "satori", "qq": "satori"}
 _TRACING_CLIENTS = ("zeroclaw::channels::qq", "zeroclaw")
 _NONEBOT_CLIENTS = {"QQ": "nonebot", "QQ Guild": "nonebot"}
@@ -241,14 +270,34 @@ def read_prefix(line: str, default_year: int | None = None) -> Prefix:
     has no prefix at all and the whole line is the message."""
     s = _ANSI_RE.sub("", line[:MAX_LINE_CHARS]) if "\x1b" in line else line[:MAX_LINE_CHARS]
     s = s.strip()
-    for name, client, pattern in _FORMATS:
-        m = pattern.match(s)
-        if m is None:
-            continue
-        g = m.groupdict()
+    if s[:1].isdigit() and s[10:11] != "T":
+        # the common case, hermes' logging format: a stamp then a level or a logger. No other
+        # format has those two together (the others put a bracket, a "T" or a tab after the stamp).
+        fast = _GENERIC_RE.match(s)
+        if fast is not None and fast.group("h") is not None and (fast.group("level") or fast.group("logger")):
+            g = fast.groupdict()
+            got = time_of(g, default_year)
+            if got is not None:
+                return _generic_prefix(got[0], got[1], _level(g["level"] or g["vlevel"]), g["logger"] or g["vlogger"],
+                                       g["tag"], s[fast.end():].strip())
+    combined = _COMBINED.match(s)
+    if combined is None:
+        return _generic(s, default_year)
+    first = next(k for k in range(len(_FORMATS)) if combined.group(f"_f{k}") is not None)
+    for k in range(first, len(_FORMATS)):
+        name, client, pattern = _FORMATS[k]
+        if k == first:
+            suffix = f"_{k}"
+            g = {key[:-len(suffix)]: v for key, v in combined.groupdict().items() if key.endswith(suffix)}
+            end = combined.end()
+        else:
+            m = pattern.match(s)
+            if m is None:
+                continue
+            g, end = m.groupdict(), m.end()
         t, known = NO_TIME, False
         if g.get("h") is not None:
-            got = line_time(m, default_year)
+            got = time_of(g, default_year)
             if got is None:
                 continue
             t, known = got
@@ -271,12 +320,58 @@ def read_prefix(line: str, default_year: int | None = None) -> Prefix:
         source = g.get("source")
         if name == "botpy" and g.get("func"):
             source = f"{source} {g['func']}"
-        return Prefix(name, who, t, _level(g.get("level")), s[m.end():].strip(), component, source, known)
+        return Prefix(name, who, t, _level(g.get("level")), s[end:].strip(), component, source, known)
     return _generic(s, default_year)
+
+
+_GENERIC_RE = re.compile(
+    r"(?:\[?" + _TIME + r"\]?(?=\s|$)\s*)?"
+    r"(?:-\s(?P<vlogger>" + _LOGGER + r")\s-\s(?P<vlevel>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE|SUCCESS"
+    r"|NOTICE)(?:\s\[[^\]]{1,128}\])?\s-\s"
+    r"|" + _LEVEL + r"(?::\s*|\s+|$))?"
+    r"(?:\[(?P<sid>[^\]\s]{1,128})\]\s+(?=" + _LOGGER + r":))?"
+    r"(?:(?P<logger>" + _LOGGER + r"):(?:\s+|$))?"
+    r"(?:\[(?P<tag>QQBot(?::[^\]\s]{0,64})?)\]\s*)?")
+"""``_generic``'s pieces as one regex (the pieces one by one remain for a time that does not parse)."""
 
 
 def _generic(s: str, default_year: int | None) -> Prefix:
     """hermes' logging format and its shortenings; ``bare`` when nothing of a prefix is there."""
+    m = _GENERIC_RE.match(s)
+    if m is not None:
+        g = m.groupdict()
+        t, known = NO_TIME, False
+        ok = True
+        if g.get("h") is not None:
+            got = time_of(g, default_year)
+            if got is None:
+                ok = False
+            else:
+                t, known = got
+        if ok:
+            logger = g.get("logger") or g.get("vlogger")
+            level = _level(g.get("level") or g.get("vlevel"))
+            return _generic_prefix(t, known, level, logger, g.get("tag"), s[m.end():].strip())
+    return _generic_slow(s, default_year)
+
+
+def _generic_prefix(t: LineTime, known: bool, level: str | None, logger: str | None, tag: str | None,
+                    message: str) -> Prefix:
+    client = None
+    if (logger and logger.startswith(HERMES_QQ_LOGGERS)) or tag:
+        client = "hermes"
+    if logger or tag:
+        fmt = "hermes logging"
+    elif level or t is not NO_TIME:
+        fmt = "time/level prefix"
+    else:
+        fmt = "bare"
+    component = " ".join(x for x in (logger, f"[{tag}]" if tag else None) if x) or None
+    return Prefix(fmt, client, t, level, message, component, None, known)
+
+
+def _generic_slow(s: str, default_year: int | None) -> Prefix:
+    """``_generic`` piece by piece: a stamp that is no valid time is then left in the message."""
     pos = 0
     t, known = NO_TIME, False
     m = _GEN_TIME_RE.match(s)
@@ -304,17 +399,7 @@ def _generic(s: str, default_year: int | None) -> Prefix:
     mt = _GEN_TAG_RE.match(s, pos)
     if mt is not None:
         tag, pos = mt.group("tag"), mt.end()
-    client = None
-    if (logger and logger.startswith(HERMES_QQ_LOGGERS)) or tag:
-        client = "hermes"
-    if logger or tag:
-        fmt = "hermes logging"
-    elif level or t is not NO_TIME:
-        fmt = "time/level prefix"
-    else:
-        fmt = "bare"
-    component = " ".join(x for x in (logger, f"[{tag}]" if tag else None) if x) or None
-    return Prefix(fmt, client, t, level, s[pos:].strip(), component, None, known)
+    return _generic_prefix(t, known, level, logger, tag, s[pos:].strip())
 
 
 def with_envelope(prefix: Prefix, outer: Unwrapped) -> Prefix:

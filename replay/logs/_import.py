@@ -72,6 +72,13 @@ def _time_text(te: TimedEvent) -> str:
     return f"{mark}+{te.t_s:>10.3f}s"
 
 
+def _row(te: TimedEvent) -> str:
+    ev = te.event
+    why = f"  [{te.why}]" if te.why and te.basis in (TimeBasis.NOTE, TimeBasis.SCHEDULE) else ""
+    para = "  (a reporter's paraphrase)" if ev.paraphrase else ""
+    return f"{_time_text(te)}  {ev.describe()}  ({ev.client}, line {ev.lineno}){why}{para}"
+
+
 def read_log(lines: Iterable[str], *, date: _dt.date | None = None, until: Until | None = None) -> LogReading:
     """Read every line of a log (str lines, without or with their newline); never raises."""
     reader = LineReader(default_year=date.year if date is not None else None)
@@ -83,9 +90,7 @@ def read_log(lines: Iterable[str], *, date: _dt.date | None = None, until: Until
     def on_event(te: TimedEvent) -> None:
         digest.feed(te)
         ev = te.event
-        why = f"  [{te.why}]" if te.why and te.basis in (TimeBasis.NOTE, TimeBasis.SCHEDULE) else ""
-        para = "  (a reporter's paraphrase)" if ev.paraphrase else ""
-        rows.add(ev.lineno, f"{_time_text(te)}  {ev.describe()}  ({ev.client}, line {ev.lineno}){why}{para}")
+        rows.add(ev.lineno, lambda: _row(te))
         if ev.time.dated and ev.time.date_ordinal is not None:
             if not latest or ev.time.date_ordinal > latest[0]:
                 latest[:] = [ev.time.date_ordinal]

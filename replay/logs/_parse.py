@@ -113,6 +113,8 @@ class LineReader:
     def _continuation(self, lineno: int, text: str, body: str) -> Line | None:
         stripped = body.strip()
         last = self._last
+        if not self._in_traceback and not body[:1].isspace() and not stripped.startswith("Traceback"):
+            return None
         if _TRACEBACK_RE.match(stripped):
             self._in_traceback = True
         elif not (self._in_traceback and (body[:1].isspace() or _FRAME_RE.match(stripped)
@@ -122,7 +124,7 @@ class LineReader:
                 self._in_traceback = False
                 return None
         client = last.client if last is not None else None
-        clients = [c for c in (client, "nonebot", "python") if c is not None]
+        clients = tuple(c for c in (client, "nonebot", "python") if c is not None)
         m = CONTINUATION_RULES.match(stripped, clients)
         if m is None:
             return Line(lineno, text, "continuation", last.fmt if last else None, client)
@@ -135,20 +137,18 @@ class LineReader:
     def _classify(self, lineno: int, text: str, prefix: Prefix, note: str | None) -> Line:
         message = prefix.message
         hint = prefix.client
-        tagged = _BOTPY_TAG_RE.match(message)
+        tagged = _BOTPY_TAG_RE.match(message) if "[botpy]" in message[:80] else None
         if tagged is not None and (tagged.group("func") is None or "[botpy]" in message[:80]):
             message, hint = message[tagged.end():], hint if hint == "astrbot" else "botpy"
         foreign = self._foreign(prefix)
-        order = RULES.priority(hint, self._dominant)
-        if hint in FORMAT_RULES:
-            order = list(FORMAT_RULES[hint]) + [c for c in order if c not in FORMAT_RULES[hint]]
+        order = RULES.priority(hint, self._dominant, FORMAT_RULES)
         m = RULES.match(message, order) if message else None
         if m is not None and (not foreign or m.rule.kind is EventKind.ACTIVITY):
             event = self._event(lineno, text, m, message, prefix.fmt, prefix.time, prefix.level)
             events = [event]
             if m.rule.then is not None:
                 events.append(replace(event, kind=m.rule.then, code=None, reason=None))
-            events[0] = replace(event, delay_s=None)
+                events[0] = replace(event, delay_s=None)
             category = "activity" if event.kind is EventKind.ACTIVITY else "understood"
             if category == "understood":
                 self._count(event)

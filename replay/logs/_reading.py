@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ._parse import Line
 
@@ -78,16 +79,21 @@ class ReadingReport:
         return self.totals["understood"]
 
 
+Row = Callable[[], str] | str
+"""A timeline row, or what renders it (rendered only if it is kept)."""
+
+
 @dataclass(slots=True)
 class TimelineRows:
     """The printed timeline: the first :data:`TIMELINE_HEAD` and last :data:`TIMELINE_TAIL` rows,
-    and how many rows between were left out."""
+    and how many rows between were left out. A row may be given as a function that renders it:
+    only the kept ones are rendered."""
 
-    head: list[tuple[int, str]] = field(default_factory=list)
-    tail: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=TIMELINE_TAIL))
+    head: list[tuple[int, Row]] = field(default_factory=list)
+    tail: deque[tuple[int, Row]] = field(default_factory=lambda: deque(maxlen=TIMELINE_TAIL))
     total: int = 0
 
-    def add(self, lineno: int, row: str) -> None:
+    def add(self, lineno: int, row: Row) -> None:
         self.total += 1
         if len(self.head) < TIMELINE_HEAD:
             self.head.append((lineno, row))
@@ -100,8 +106,8 @@ class TimelineRows:
 
     def rows(self) -> list[str]:
         """The rows in order, with ``... (N rows left out) ...`` where rows were left out."""
-        out = [row for _, row in self.head]
+        out = [row if isinstance(row, str) else row() for _, row in self.head]
         if self.elided > 0:
             out.append(f"... ({self.elided} rows left out) ...")
-        out += [row for _, row in self.tail]
+        out += [row if isinstance(row, str) else row() for _, row in self.tail]
         return out

@@ -135,6 +135,9 @@ class RuleIndex:
 
     def __init__(self, tables: Iterable[tuple[str, tuple[Rule, ...]]], hint_only: Iterable[str] = ()) -> None:
         self.order: list[str] = []
+        self._orders: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._candidates: dict[tuple[str, tuple[str, ...]], list[Rule]] = {}
+        """(first two characters, the clients in order) → the rules to try, in order."""
         self.hint_only = frozenset(hint_only)
         """Clients whose rules are tried only when the line's format (or the file) names them."""
         self._by_key: dict[str, dict[str, list[Rule]]] = {}
@@ -147,23 +150,31 @@ class RuleIndex:
                 else:
                     self._headless.setdefault(client, []).append(r)
 
-    def match(self, message: str, clients: Iterable[str]) -> Match | None:
+    def match(self, message: str, clients: tuple[str, ...]) -> Match | None:
         """The first rule of the first client in ``clients`` that matches ``message``."""
-        keyed = self._by_key.get(message[:2], {})
-        for client in clients:
-            for r in keyed.get(client, ()):
-                if message.startswith(r.head):
-                    m = r.pattern.match(message)
-                    if m is not None:
-                        return Match(r, _fields(m, r.fixed))
-            for r in self._headless.get(client, ()):
+        key = (message[:2], clients)
+        rules = self._candidates.get(key)
+        if rules is None:
+            keyed = self._by_key.get(message[:2], {})
+            rules = [r for c in clients for r in (*keyed.get(c, ()), *self._headless.get(c, ()))]
+            if len(self._candidates) < 50_000:
+                self._candidates[key] = rules
+        for r in rules:
+            if message.startswith(r.head):
                 m = r.pattern.match(message)
                 if m is not None:
                     return Match(r, _fields(m, r.fixed))
         return None
 
-    def priority(self, hint: str | None, dominant: str | None) -> list[str]:
-        """Clients in the order to try them: the format's, the file's dominant, then the rest."""
-        first = [c for c in (hint, dominant) if c is not None]
-        seen = set(first)
-        return first + [c for c in self.order if c not in seen and c not in self.hint_only]
+    def priority(self, hint: str | None, dominant: str | None,
+                 first: Mapping[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+        """Clients in the order to try them: the format's (and the ones ``first`` says its lines
+        may carry), the file's dominant, then the rest."""
+        got = self._orders.get((hint, dominant))
+        if got is None:
+            lead = list((first or {}).get(hint or "", ())) + [c for c in (hint, dominant) if c is not None]
+            lead = list(dict.fromkeys(lead))
+            seen = set(lead)
+            got = self._orders[(hint, dominant)] = tuple(lead + [c for c in self.order
+                                                                 if c not in seen and c not in self.hint_only])
+        return got

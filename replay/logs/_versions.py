@@ -82,9 +82,10 @@ def hermes_version(wordings: set[str], latest_day: _dt.date | None, date_given: 
     if latest_day is not None:
         era = hermes_era(latest_day)
         src = "--date" if date_given else "the log's dates"
+        label = "the post-2026-06 version" if era == "fixed" else f"v{era}"
         if era in cands:
-            return Version((era,), "; ".join(reasons + [f"{src} ({latest_day.isoformat()}) fall in v{era}'s time"]))
-        reasons.append(f"{src} ({latest_day.isoformat()}) say v{era}, the wording does not")
+            return Version((era,), "; ".join(reasons + [f"{src} ({latest_day.isoformat()}) fall in {label}'s time"]))
+        reasons.append(f"{src} ({latest_day.isoformat()}) say {label}, the wording does not")
     why = "; ".join(reasons) if reasons else "nothing in the log dates it (no year in any stamp, no dated wording)"
     return Version(tuple(cands), why)
 
