@@ -40,6 +40,7 @@ from ._connection import Connection, Limits, cleartext_refused
 from ._host import HostSide
 from ._hub import HubThread
 from ._sync import OnceEvent, allocate_lock
+from ._tokens import TokenBroker
 
 core_log = logging.getLogger("qqgate")
 log = logging.getLogger("qqgate.shell")
@@ -253,7 +254,7 @@ class Driver:
                 if connection is not None:
                     connection.close(command.code, command.reason)
             case core.FetchToken():
-                self._spawn_rest(self._fetch_token)
+                self._spawn_rest(self._fetch_token, command.force)
             case core.ResolveGateway():
                 self._spawn_rest(self._resolve_gateway, command.token)
             case core.StatusChanged():
@@ -315,9 +316,10 @@ class Driver:
         self._rest.add(greenlet)
         greenlet.link(self._rest.discard)
 
-    def _fetch_token(self) -> None:
+    def _fetch_token(self, force: bool = False) -> None:
         try:
-            token, expires_in_s = _rest.fetch_token(self.config, self.redactor)
+            # One fetcher per bot per process: the sender (``_sender``) shares it (``_tokens``).
+            token, expires_in_s = TokenBroker.of(self.hub).get(self.config, self.redactor, force=force)
         except gevent.GreenletExit:
             raise
         except _rest.CredentialsRejected as exc:

@@ -100,15 +100,13 @@ def port(text: str) -> int:
 
 
 def intents(text: str) -> int:
-    """An Identify intents bitmask ≥ 0, in decimal or with a 0x/0o/0b prefix."""
+    """Identify intents: names from ``io_shell.Intents`` and integers (decimal or 0x/0o/0b),
+    joined by ``|`` or ``,`` (``GROUP_AND_C2C_EVENT|PUBLIC_GUILD_MESSAGES``, ``33554432``)."""
+    from qqgate.io_shell._intents import Intents
     try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"intents must be an integer (e.g. 33554432 or 0x2000000), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("intents must be >= 0")
-    return value
+        return int(Intents.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seconds(text: str) -> float:

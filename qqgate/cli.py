@@ -326,7 +326,23 @@ def _add_crash_test(sub: Subparsers) -> None:
     p.set_defaults(func=_crash_test)
 
 
+GATEWAY_EXTRA_MISSING = (
+    "qqgate gateway: the chaos gateway needs the server-side packages of the 'gateway' extra ({missing}); "
+    "install them with: pip install 'qqgate[gateway]'\n")
+
+
+def _gateway_extra_missing() -> str | None:
+    """The names of the chaos gateway's server-only packages (wsproto, h11) that are not installed."""
+    import importlib.util
+    missing = [name for name in ("wsproto", "h11") if importlib.util.find_spec(name) is None]
+    return ", ".join(missing) or None
+
+
 def _gateway(args: argparse.Namespace) -> int:
+    missing = _gateway_extra_missing()
+    if missing is not None:
+        sys.stderr.write(GATEWAY_EXTRA_MISSING.format(missing=missing))
+        return 2
     if args.webhook is not None:
         from qqgate.replay._webhook_command import serve_webhook
         from qqgate.replay.world.gateway import WebhookFaults, WebhookSpec
@@ -422,7 +438,10 @@ def _add_run(sub: Subparsers) -> None:
                    help=f"journal target: a SQLite path or a postgresql:// URL (default {DEFAULT_JOURNAL})")
     p.add_argument("--no-journal", action="store_true", help="do not journal the run")
     p.add_argument("--intents", type=types.intents, default=None,
-                   help="Identify intents bitmask (default GROUP_AND_C2C_EVENT | PUBLIC_GUILD_MESSAGES)")
+                   metavar="INTENTS",
+                   help="Identify intents: names joined by | (quote them in a shell) or an integer, e.g. "
+                        "'GROUP_AND_C2C_EVENT|INTERACTION' or 0x6000000 (default "
+                        "GROUP_AND_C2C_EVENT|PUBLIC_GUILD_MESSAGES; names: qqgate.Intents)")
     p.add_argument("--duration", type=types.seconds, default=None, metavar="S",
                    help="stop after S seconds (default: run until Ctrl-C)")
     p.add_argument("--seed", type=int, default=None,
@@ -473,6 +492,17 @@ def _add_export(sub: Subparsers) -> None:
 
 
 # -- the command line -------------------------------------------------------------------------
+def _version() -> str:
+    """The installed distribution's version (its metadata), else the package's ``__version__``."""
+    from importlib import metadata
+
+    import qqgate
+    try:
+        return metadata.version("qqgate")
+    except metadata.PackageNotFoundError:
+        return qqgate.__version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``qqgate`` parser: every subcommand, each with ``func`` set to what it calls."""
     parser = argparse.ArgumentParser(
@@ -481,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "lose a dispatch, and the tools to replay and simulate its production incidents.",
         epilog="Examples: qqgate replay logs_samples/death-loop.log | qqgate simulate half-open "
                "--client core | qqgate incidents")
+    parser.add_argument("--version", action="version", version=f"qqgate {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in (_add_simulate, _add_replay, _add_timeline, _add_incidents, _add_soak, _add_fuzz, _add_crash_test,
