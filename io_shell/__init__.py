@@ -9,7 +9,10 @@ The embedding API (design.md, "The I/O shell")::
 Modules: ``_hub`` (the runtime's OS thread and gevent hub, the deadline heap), ``_driver`` (one
 client's core state and commands), ``_connection`` and ``_wsframes`` (one WebSocket, frames
 with limits), ``_rest`` (token, gateway URL), ``_host`` (handlers on host threads), ``_client``
-(GatewayClient), ``_status``, ``_config``, ``_sync`` (OS-thread primitives).
+(GatewayClient), ``_status``, ``_config``, ``_sync`` (OS-thread primitives). The embedding
+faces: ``_asyncio`` (AsyncGatewayClient), ``_tokens`` (one token fetcher per bot), ``_sender``
+(MessageSender), ``_events`` (typed events), ``_router`` (EventRouter), ``_bot`` (Bot),
+``_intents`` (Intents), ``_pool`` (BotPool), ``metrics`` (Prometheus, health), ``_jsonlog``.
 
 Names are re-exported lazily so that ``qqgate`` (which imports ``_run_command`` to build its
 parser) imports neither gevent, requests nor ssl for the subcommands that do not need them.
@@ -27,12 +30,29 @@ if TYPE_CHECKING:
     )
     from ._rest import RestError
     from ._status import GatewayStatus
+    from ._asyncio import AsyncGatewayClient, GatewayFailed
+    from ._bot import Bot
+    from ._events import (
+        C2CMessage, ChannelMessage, DirectMessage, Event, Friendship, GroupMembership, GroupMessage, Interaction,
+        Message, parse_event,
+    )
+    from ._intents import Intents
+    from ._router import EventRouter
+    from ._sender import MessageSender, RateLimited, SendError, Sent
+    from ._tokens import TokenBroker
 
 _EXPORTS = {
     "GatewayClient": "._client", "open_journal": "._client",
     "ShellConfig": "._config", "ShellConfigError": "._config", "Recorder": "._config",
     "DEFAULT_API_BASE": "._config", "SANDBOX_API_BASE": "._config", "DEFAULT_TOKEN_URL": "._config",
     "RestError": "._rest", "GatewayStatus": "._status",
+    "AsyncGatewayClient": "._asyncio", "GatewayFailed": "._asyncio", "Bot": "._bot",
+    "C2CMessage": "._events", "ChannelMessage": "._events", "DirectMessage": "._events", "Event": "._events",
+    "Friendship": "._events", "GroupMembership": "._events", "GroupMessage": "._events",
+    "Interaction": "._events", "Message": "._events", "parse_event": "._events",
+    "Intents": "._intents", "EventRouter": "._router",
+    "MessageSender": "._sender", "RateLimited": "._sender", "SendError": "._sender", "Sent": "._sender",
+    "TokenBroker": "._tokens",
 }
 
 __all__ = sorted(_EXPORTS)

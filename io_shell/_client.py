@@ -113,12 +113,17 @@ class GatewayClient:
         session = getattr(self._recorder, "session_id", None)
         self._journal_session_id = str(session) if session is not None else None
         counters: dict[str, int] = {}
-        host = CallbackHost(self._settle, self._on_dispatch, self._on_status, self._on_fatal, counters,
-                            self._executor)
+        host = self._make_host(counters)
         driver = Driver(self.config, hub, host, recorder=self._recorder, redactor=self._redactor)
         host.counters = driver.counters  # one dict: handler and hook errors count with the rest
         self._host, self._driver = host, driver
         driver.start()
+
+    def _make_host(self, counters: dict[str, int]) -> CallbackHost:
+        """The host side dispatches and events go to (a seam for other faces: the asyncio
+        client hands them to its event loop instead of host threads)."""
+        return CallbackHost(self._settle, self._on_dispatch, self._on_status, self._on_fatal, counters,
+                            self._executor)
 
     def _settle(self, dispatch: core.Dispatch) -> None:
         driver = self._driver
@@ -203,7 +208,7 @@ class GatewayClient:
                             last_fatal=None, updated_at=time.monotonic(), shell_counters={})
         return snapshot(driver.state, running=driver.running, last_ready_at=driver.last_ready_at,
                         detail=driver.detail, last_fatal=driver.last_fatal, updated_at=time.monotonic(),
-                        shell_counters=driver.counters)
+                        shell_counters=driver.counters, heartbeat_latency_s=driver.heartbeat_latency_s)
 
     def is_ready(self) -> bool:
         """True while the client runs and the connection is READY: a send path can fail fast on False."""

@@ -98,6 +98,9 @@ class Driver:
         self._delivered = 0
         self._settled = 0
         self._room: Any = None
+        self._acks_seen = 0
+        self.heartbeat_latency_s: float | None = None
+        """The last heartbeat's round trip to its ACK (seconds); None before the first ACK."""
 
     # -- thread-safe entry points -------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +157,15 @@ class Driver:
         if room is not None and self.backlog() < self.config.inbox_size:
             room.set()
 
+    def _heartbeat_acked(self, state: core.State) -> None:
+        """A heartbeat ACK arrived in the batch just stepped: its round trip, from the heartbeat's
+        send time (seconds; ``GatewayClient.status().heartbeat_latency_s``, discord.py's
+        ``latency``)."""
+        self._acks_seen = state.counters.heartbeat_acks
+        conn = state.conn
+        if conn is not None and conn.heartbeat_sent_at is not None:
+            self.heartbeat_latency_s = max(0.0, monotonic() - conn.heartbeat_sent_at)
+
     def on_timer(self, now: float) -> None:
         """The hub's scheduler: this driver's deadline slot has come."""
         self._tick_at = now
@@ -189,7 +201,10 @@ class Driver:
         self.host.wake()
         if self._ending:
             return
-        phase = self.state.phase
+        state = self.state
+        if state.counters.heartbeat_acks != self._acks_seen:  # once per batch, not per dispatch
+            self._heartbeat_acked(state)
+        phase = state.phase
         if phase is core.Phase.STOPPED or phase is core.Phase.FAILED:
             self._end()
             return
@@ -308,7 +323,8 @@ class Driver:
         fields = self.redactor.redact(dict(command.fields))
         text = " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in fields.items())
         core_log.log(level, "%s %s", command.event, text,
-                     extra={"qqgate_event": command.event, "qqgate_fields": fields})
+                     extra={"qqgate_event": command.event, "qqgate_fields": fields,
+                           "qqgate_app_id": self.config.app_id})
 
     # -- REST -------------------------------------------------------------------------------------
     def _spawn_rest(self, fn: Callable[..., None], *args: Any) -> None:

@@ -46,6 +46,9 @@ class GatewayStatus:
     updated_at: float
     """When this snapshot was built (``time.monotonic()`` seconds)."""
     counters: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    heartbeat_latency_s: float | None = None
+    """The last heartbeat's round trip to its heartbeat ACK (seconds; None before the first ACK
+    and for a webhook receiver): discord.py's ``Client.latency``."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
@@ -56,11 +59,13 @@ class GatewayStatus:
             "next_deadline": self.next_deadline, "heartbeat_interval_s": self.heartbeat_interval_s,
             "failures": self.failures, "detail": self.detail, "last_fatal": self.last_fatal,
             "updated_at": self.updated_at, "counters": dict(self.counters),
+            "heartbeat_latency_s": self.heartbeat_latency_s,
         }
 
 
 def snapshot(state: core.State, *, running: bool, last_ready_at: float | None, detail: str,
-             last_fatal: str | None, updated_at: float, shell_counters: Mapping[str, int]) -> GatewayStatus:
+             last_fatal: str | None, updated_at: float, shell_counters: Mapping[str, int],
+             heartbeat_latency_s: float | None = None) -> GatewayStatus:
     """Build the published status from the core state and the shell's own facts."""
     counters = dict(state.counters.as_dict())
     counters.update(shell_counters)
@@ -82,4 +87,5 @@ def snapshot(state: core.State, *, running: bool, last_ready_at: float | None, d
         last_fatal=last_fatal,
         updated_at=updated_at,
         counters=MappingProxyType(counters),
+        heartbeat_latency_s=heartbeat_latency_s,
     )

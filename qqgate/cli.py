@@ -49,9 +49,10 @@ can be run against the scenarios' faults.
 Endpoints (point the client's https://bots.qq.com and https://api.sgroup.qq.com at the printed
 http:// base): POST /app/getAppAccessToken, GET /gateway, GET /gateway/bot, GET /users/@me,
 POST /v2/users/{openid}/messages, POST /v2/groups/{group_openid}/messages,
-POST /channels/{channel_id}/messages, and the WebSocket at /websocket. Every API call but the
-token needs `Authorization: QQBot <access_token>`. For other processes: GET /_chaos/state (what
-happened: events, pushed message ids, messages sent) and POST /_chaos/trigger with a JSON fault,
+POST /channels/{channel_id}/messages, POST /dms/{guild_id}/messages, and the WebSocket at
+/websocket. Every API call but the token needs `Authorization: QQBot <access_token>`. For
+other processes: GET /_chaos/state (what happened: events, pushed message ids, messages sent)
+and POST /_chaos/trigger with a JSON fault,
 e.g. {"fault": "ServerClose", "code": 4009} or {"fault": "RefuseConnects", "duration_s": 600}
 (durations in model seconds; the fault starts now).
 

@@ -45,8 +45,8 @@ Reply = tuple[int, Json]
 class SentMessage:
     """One message a client sent through a send endpoint.
 
-    ``kind`` is "c2c", "group" or "channel"; ``target`` the openid, group_openid or
-    channel id from the path; ``body`` the JSON object as sent; ``id`` what we answered.
+    ``kind`` is "c2c", "group", "channel" or "dm"; ``target`` the openid, group_openid,
+    channel id or DM guild id from the path; ``body`` the JSON object as sent; ``id`` what we answered.
     """
 
     at: float
@@ -71,6 +71,7 @@ _SEND_ROUTES = (
     (re.compile(r"^/v2/users/([^/]+)/messages$"), "c2c"),
     (re.compile(r"^/v2/groups/([^/]+)/messages$"), "group"),
     (re.compile(r"^/channels/([^/]+)/messages$"), "channel"),
+    (re.compile(r"^/dms/([^/]+)/messages$"), "dm"),  # guild direct messages (the send page's 频道私信)
 )
 _GET_ROUTES = ("/gateway", "/gateway/bot", "/users/@me")
 
