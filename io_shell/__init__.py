@@ -12,7 +12,8 @@ with limits), ``_rest`` (token, gateway URL), ``_host`` (handlers on host thread
 (GatewayClient), ``_status``, ``_config``, ``_sync`` (OS-thread primitives). The embedding
 faces: ``_asyncio`` (AsyncGatewayClient), ``_tokens`` (one token fetcher per bot), ``_sender``
 (MessageSender), ``_events`` (typed events), ``_router`` (EventRouter), ``_bot`` (Bot),
-``_intents`` (Intents), ``_pool`` (BotPool), ``metrics`` (Prometheus, health), ``_jsonlog``.
+``_intents`` (Intents), ``_pool`` (BotPool), ``_metrics`` (Prometheus, health; needs the
+``metrics`` extra), ``_jsonlog`` (JsonFormatter).
 
 Names are re-exported lazily so that ``qqgate`` (which imports ``_run_command`` to build its
 parser) imports neither gevent, requests nor ssl for the subcommands that do not need them.
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from ._router import EventRouter
     from ._sender import MessageSender, RateLimited, SendError, Sent
     from ._tokens import TokenBroker
+    from ._pool import BotPool, BotStats, health_of
+    from ._metrics import Metrics, MetricsServer
+    from ._jsonlog import JsonFormatter, json_handler
 
 _EXPORTS = {
     "GatewayClient": "._client", "open_journal": "._client",
@@ -52,7 +56,9 @@ _EXPORTS = {
     "Interaction": "._events", "Message": "._events", "parse_event": "._events",
     "Intents": "._intents", "EventRouter": "._router",
     "MessageSender": "._sender", "RateLimited": "._sender", "SendError": "._sender", "Sent": "._sender",
-    "TokenBroker": "._tokens",
+    "TokenBroker": "._tokens", "BotPool": "._pool", "BotStats": "._pool", "health_of": "._pool",
+    "Metrics": "._metrics", "MetricsServer": "._metrics", "JsonFormatter": "._jsonlog",
+    "json_handler": "._jsonlog",
 }
 
 __all__ = sorted(_EXPORTS)

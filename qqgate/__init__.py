@@ -17,6 +17,7 @@ The embedding names are re-exported here lazily: ``import qqgate`` (and ``import
 qqgate.core``) loads neither gevent nor any socket module until one of them is used::
 
     from qqgate import GatewayClient, ShellConfig
+    from qqgate import AsyncGatewayClient, Bot, BotPool, C2CMessage, Intents, MessageSender
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
     from .io_shell._config import ShellConfig, ShellConfigError
     from .io_shell._rest import RestError
     from .io_shell._status import GatewayStatus
+    from .io_shell._asyncio import AsyncGatewayClient, GatewayFailed
+    from .io_shell._bot import Bot
+    from .io_shell._events import (
+        C2CMessage, ChannelMessage, DirectMessage, Event, Friendship, GroupMembership, GroupMessage, Interaction,
+        Message,
+    )
+    from .io_shell._intents import Intents
+    from .io_shell._pool import BotPool
+    from .io_shell._router import EventRouter
+    from .io_shell._sender import MessageSender, RateLimited, SendError, Sent
 
 __version__ = "0.1.0"
 
@@ -36,6 +47,13 @@ _EXPORTS = {
     "GatewayClient": ".io_shell._client", "GatewayStatus": ".io_shell._status",
     "RestError": ".io_shell._rest", "ShellConfig": ".io_shell._config",
     "ShellConfigError": ".io_shell._config",
+    "AsyncGatewayClient": ".io_shell._asyncio", "GatewayFailed": ".io_shell._asyncio", "Bot": ".io_shell._bot",
+    "C2CMessage": ".io_shell._events", "ChannelMessage": ".io_shell._events", "DirectMessage": ".io_shell._events",
+    "Event": ".io_shell._events", "Friendship": ".io_shell._events", "GroupMembership": ".io_shell._events",
+    "GroupMessage": ".io_shell._events", "Interaction": ".io_shell._events", "Message": ".io_shell._events",
+    "Intents": ".io_shell._intents", "BotPool": ".io_shell._pool", "EventRouter": ".io_shell._router",
+    "MessageSender": ".io_shell._sender", "RateLimited": ".io_shell._sender", "SendError": ".io_shell._sender",
+    "Sent": ".io_shell._sender",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -402,6 +402,11 @@ def _add_gateway(sub: Subparsers) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from qqgate.io_shell._run_command import run
+    if args.log_format == "json":  # before run() configures logging: its basicConfig then keeps this
+        import logging
+
+        from qqgate.io_shell._jsonlog import json_handler
+        logging.basicConfig(level=getattr(logging, args.log_level.upper()), handlers=[json_handler(sys.stderr)])
     return run(sandbox=args.sandbox, api_base=args.api_base, token_url=args.token_url, insecure=args.insecure,
                journal=args.journal, no_journal=args.no_journal, intents=args.intents,
                duration_s=args.duration, seed=args.seed, log_level=args.log_level,
@@ -449,6 +454,9 @@ def _add_run(sub: Subparsers) -> None:
                    help="seed of the core's jitter (default: random; recorded in the journal)")
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"),
                    help="level of the log on stderr (default warning)")
+    p.add_argument("--log-format", default="text", choices=("text", "json"),
+                   help="the log on stderr as text lines (default) or one JSON object per record, with "
+                        "the core's event name, its fields and the bot's app id (README, Embedding)")
     p.set_defaults(func=_run)
 
 
