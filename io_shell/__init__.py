@@ -25,25 +25,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._client import GatewayClient, open_journal
+    from ._client import GatewayClient as GatewayClient, open_journal as open_journal
     from ._config import (
-        DEFAULT_API_BASE, DEFAULT_TOKEN_URL, SANDBOX_API_BASE, Recorder, ShellConfig, ShellConfigError,
+        DEFAULT_API_BASE as DEFAULT_API_BASE, DEFAULT_TOKEN_URL as DEFAULT_TOKEN_URL,
+        SANDBOX_API_BASE as SANDBOX_API_BASE, Recorder as Recorder, ShellConfig as ShellConfig,
+        ShellConfigError as ShellConfigError,
     )
-    from ._rest import RestError
-    from ._status import GatewayStatus
-    from ._asyncio import AsyncGatewayClient, GatewayFailed
-    from ._bot import Bot
+    from ._rest import RestError as RestError
+    from ._status import GatewayStatus as GatewayStatus
+    from ._asyncio import (
+        AsyncGatewayClient as AsyncGatewayClient, GatewayFailed as GatewayFailed,
+    )
+    from ._bot import Bot as Bot
     from ._events import (
-        C2CMessage, ChannelMessage, DirectMessage, Event, Friendship, GroupMembership, GroupMessage, Interaction,
-        Message, parse_event,
+        C2CMessage as C2CMessage, ChannelMessage as ChannelMessage, DirectMessage as DirectMessage,
+        Event as Event, Friendship as Friendship, GroupMembership as GroupMembership,
+        GroupMessage as GroupMessage, Interaction as Interaction, Message as Message,
+        parse_event as parse_event,
     )
-    from ._intents import Intents
-    from ._router import EventRouter
-    from ._sender import MessageSender, RateLimited, SendError, Sent
-    from ._tokens import TokenBroker
-    from ._pool import BotPool, BotStats, health_of
-    from ._metrics import Metrics, MetricsServer
-    from ._jsonlog import JsonFormatter, json_handler
+    from ._intents import Intents as Intents
+    from ._router import EventRouter as EventRouter
+    from ._sender import (
+        MessageSender as MessageSender, RateLimited as RateLimited, SendError as SendError, Sent as Sent,
+    )
+    from ._tokens import TokenBroker as TokenBroker
+    from ._pool import BotPool as BotPool, BotStats as BotStats, health_of as health_of
+    from ._metrics import Metrics as Metrics, MetricsServer as MetricsServer
+    from ._jsonlog import JsonFormatter as JsonFormatter, json_handler as json_handler
 
 _EXPORTS = {
     "GatewayClient": "._client", "open_journal": "._client",

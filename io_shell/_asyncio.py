@@ -333,10 +333,12 @@ class AsyncGatewayClient:
                 finally:
                     self._waiter = None
             dispatch = self._buffer.popleft()
-            handlers = self._handlers.get(dispatch.event_type, []) + self._handlers.get("*", [])
-            if handlers:
+            if dispatch.event_type in self._handlers or "*" in self._handlers:
                 started = time.perf_counter()
                 event = parse_event(dispatch, self.sender)
+                # a dispatch whose fields do not fit its type goes to the "*" handlers alone
+                handlers = (self._handlers.get(dispatch.event_type, []) if event.problem is None else []) \
+                    + self._handlers.get("*", [])
                 for handler in handlers:
                     try:
                         result = handler(event)
@@ -352,7 +354,7 @@ class AsyncGatewayClient:
                 self._client._settle(dispatch)
 
     # -- sending and the synchronous views ------------------------------------------------------------------
-    async def send(self, kind: Kind, target: str, content: str | None = None, **fields: Any) -> Sent:
+    async def send(self, kind: Kind | str, target: str, content: str | None = None, **fields: Any) -> Sent:
         """Send a message with the managed token (``MessageSender.send``, in the loop's
         executor). Raises what it raises (``SendError``, ``RateLimited``, ...)."""
         loop = asyncio.get_running_loop()

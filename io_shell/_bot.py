@@ -88,7 +88,7 @@ class Bot:
         """Decorator: a handler for dispatches named ``event`` (``EventRouter.on``)."""
         return self.router.on(event)
 
-    def send(self, kind: Kind, target: str, content: str | None = None, **fields: Any) -> Sent:
+    def send(self, kind: Kind | str, target: str, content: str | None = None, **fields: Any) -> Sent:
         """Send a message (``MessageSender.send``); blocks the calling thread."""
         return self.sender.send(kind, target, content, **fields)
 

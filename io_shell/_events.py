@@ -83,6 +83,8 @@ class Message(Event):
     """A message: its ``id`` (``msg_id`` of a reply), ``content``, ``timestamp`` (as sent),
     ``author_id`` (the openid or guild user id), ``attachments`` (raw objects)."""
 
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ("C2C_MESSAGE_CREATE", "GROUP_AT_MESSAGE_CREATE", "AT_MESSAGE_CREATE",
+                                              "DIRECT_MESSAGE_CREATE")
     id: str
     content: str
     timestamp: str | None = None

@@ -11,7 +11,9 @@
     GatewayClient(config, on_dispatch=router)   # or WebhookReceiver(..., on_dispatch=router)
 
 Each dispatch is parsed once (``_events.parse_event``: never raises) and given to the handlers
-of its type, in the order they were added, then to the ``"*"`` handlers. A handler that raises
+of its type, in the order they were added, then to the ``"*"`` handlers. A handler named for a
+typed event only ever gets that type: a dispatch whose fields do not fit (``Event.problem``,
+logged) goes to the ``"*"`` handlers alone and is counted in ``untyped``. A handler that raises
 is logged and counted (``errors``), and the other handlers still run; the dispatch is settled
 when the router returns. ``on_handled(event_type, seconds)``, when given, hears how long the
 handlers of each dispatch took (the metrics' handler latency), on the handler's thread.
@@ -45,6 +47,7 @@ class EventRouter:
         self._handlers: dict[str, list[Handler]] = {}
         self.errors = 0
         self.unhandled = 0
+        self.untyped = 0
 
     def on(self, event: str | type[Event]) -> Callable[[H], H]:
         """Decorator: ``handler(event)`` for dispatches named ``event`` (a dispatch type such as
@@ -70,17 +73,21 @@ class EventRouter:
         for name in names:
             self._handlers.setdefault(name, []).append(handler)
 
-    def handlers(self, event_type: str) -> list[Handler]:
-        """The handlers a dispatch of ``event_type`` runs, in order."""
-        return self._handlers.get(event_type, []) + self._handlers.get("*", [])
+    def handlers(self, event_type: str, typed: bool = True) -> list[Handler]:
+        """The handlers a dispatch of ``event_type`` runs, in order (``typed`` False: one whose
+        fields did not fit its type, which only the ``"*"`` handlers get)."""
+        named = self._handlers.get(event_type, []) if typed else []
+        return named + self._handlers.get("*", [])
 
     def __call__(self, dispatch: core.Dispatch) -> None:
-        handlers = self.handlers(dispatch.event_type)
-        if not handlers:
+        if dispatch.event_type not in self._handlers and "*" not in self._handlers:
             self.unhandled += 1
             return
         started = time.perf_counter()
         event = parse_event(dispatch, self.sender)
+        if event.problem is not None:
+            self.untyped += 1
+        handlers = self.handlers(dispatch.event_type, event.problem is None)
         for handler in handlers:
             try:
                 handler(event)

@@ -160,7 +160,7 @@ class MessageSender:
         """A guild direct message (``POST /dms/{guild_id}/messages``); see ``send``."""
         return self.send("dm", guild_id, content, **fields)
 
-    def send(self, kind: Kind, target: str, content: str | None = None, *, msg_type: int = 0,
+    def send(self, kind: Kind | str, target: str, content: str | None = None, *, msg_type: int = 0,
              msg_id: str | None = None, msg_seq: int | None = None, event_id: str | None = None,
              **fields: Any) -> Sent:
         """Send one message; block until QQ answered (or the retries ran out).
@@ -172,7 +172,7 @@ class MessageSender:
         Returns ``Sent``; raises ValueError for a bad kind or target, ``RateLimited``,
         ``SendError``, or ``_rest.CredentialsRejected`` when the token cannot be had.
         """
-        path = PATHS.get(kind)
+        path = PATHS.get(kind) if isinstance(kind, str) else None
         if path is None:
             raise ValueError(f"kind must be one of {', '.join(PATHS)}, got {kind!r}")
         if not isinstance(target, str) or not target or "/" in target:

@@ -26,20 +26,27 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .io_shell._client import GatewayClient
-    from .io_shell._config import ShellConfig, ShellConfigError
-    from .io_shell._rest import RestError
-    from .io_shell._status import GatewayStatus
-    from .io_shell._asyncio import AsyncGatewayClient, GatewayFailed
-    from .io_shell._bot import Bot
-    from .io_shell._events import (
-        C2CMessage, ChannelMessage, DirectMessage, Event, Friendship, GroupMembership, GroupMessage, Interaction,
-        Message,
+    from .io_shell._client import GatewayClient as GatewayClient
+    from .io_shell._config import (
+        ShellConfig as ShellConfig, ShellConfigError as ShellConfigError,
     )
-    from .io_shell._intents import Intents
-    from .io_shell._pool import BotPool
-    from .io_shell._router import EventRouter
-    from .io_shell._sender import MessageSender, RateLimited, SendError, Sent
+    from .io_shell._rest import RestError as RestError
+    from .io_shell._status import GatewayStatus as GatewayStatus
+    from .io_shell._asyncio import (
+        AsyncGatewayClient as AsyncGatewayClient, GatewayFailed as GatewayFailed,
+    )
+    from .io_shell._bot import Bot as Bot
+    from .io_shell._events import (
+        C2CMessage as C2CMessage, ChannelMessage as ChannelMessage, DirectMessage as DirectMessage,
+        Event as Event, Friendship as Friendship, GroupMembership as GroupMembership,
+        GroupMessage as GroupMessage, Interaction as Interaction, Message as Message,
+    )
+    from .io_shell._intents import Intents as Intents
+    from .io_shell._pool import BotPool as BotPool
+    from .io_shell._router import EventRouter as EventRouter
+    from .io_shell._sender import (
+        MessageSender as MessageSender, RateLimited as RateLimited, SendError as SendError, Sent as Sent,
+    )
 
 __version__ = "0.1.0"
 

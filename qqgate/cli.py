@@ -334,8 +334,13 @@ GATEWAY_EXTRA_MISSING = (
 
 def _gateway_extra_missing() -> str | None:
     """The names of the chaos gateway's server-only packages (wsproto, h11) that are not installed."""
-    import importlib.util
-    missing = [name for name in ("wsproto", "h11") if importlib.util.find_spec(name) is None]
+    import importlib
+    missing = []
+    for name in ("wsproto", "h11"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     return ", ".join(missing) or None
 
 
