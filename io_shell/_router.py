@@ -53,15 +53,25 @@ class EventRouter:
         """Decorator: ``handler(event)`` for dispatches named ``event`` (a dispatch type such as
         ``"C2C_MESSAGE_CREATE"``, a typed event class for each type it parses, or ``"*"``).
         Raises ValueError for an empty name or a class that parses no type."""
+        names = self._names(event)
+
         def add(handler: H) -> H:
-            self.add(event, handler)
+            self._add(names, handler)
             return handler
         return add
 
     def add(self, event: str | type[Event], handler: Handler) -> None:
         """Add ``handler`` for ``event`` (as ``on``). Raises TypeError when it is not callable."""
+        self._add(self._names(event), handler)
+
+    def _add(self, names: tuple[str, ...], handler: Handler) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable")
+        for name in names:
+            self._handlers.setdefault(name, []).append(handler)
+
+    @staticmethod
+    def _names(event: str | type[Event]) -> tuple[str, ...]:
         if isinstance(event, str):
             if not event.strip():
                 raise ValueError("event name must not be empty")
@@ -70,8 +80,7 @@ class EventRouter:
             names = event.EVENT_TYPES
             if not names:
                 raise ValueError(f"{event.__name__} parses no dispatch type; name one, or use '*'")
-        for name in names:
-            self._handlers.setdefault(name, []).append(handler)
+        return names
 
     def handlers(self, event_type: str, typed: bool = True) -> list[Handler]:
         """The handlers a dispatch of ``event_type`` runs, in order (``typed`` False: one whose
