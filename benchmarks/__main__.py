@@ -17,7 +17,7 @@ from typing import Callable
 
 from qqgate.replay._progress import INTERRUPTED, ProgressBar
 
-from . import _journal, _realsock, _reducer, _replay_stream, _sessions, _simulation, _timeline, _webhook
+from . import _embedding, _journal, _realsock, _reducer, _replay_stream, _sessions, _simulation, _timeline, _webhook
 from ._stats import Figure, render
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -32,6 +32,7 @@ def groups(quick: bool) -> list[tuple[str, Callable[[], list[Figure]]]]:
         ("real sockets", lambda: _realsock.measure(quick)),
         ("sessions", lambda: _sessions.measure(quick)),
         ("webhook", lambda: _webhook.measure(quick)),
+        ("embedding", lambda: _embedding.measure(quick)),
         ("timeline page", lambda: _timeline.measure(quick)),
         ("replay streaming", lambda: _replay_stream.measure(quick)),
     ]

@@ -390,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(qq, bp, args.quick, bounds, problems)
     from . import _webhook_faults  # the webhook transport's rows: their own section
     text += "\n" + _webhook_faults.render(_webhook_faults.measure(args.quick), args.quick)
+    from . import _embedding  # a handler that blocks: heartbeat gaps, qqgate and botpy
+    text += "\n" + _embedding.render_fault_section(_embedding.gap_runs(args.quick))
     text += f"\nRun time: {time.monotonic() - t0:.0f} s.\n"
     print(text)
     args.out.write_text(text, encoding="utf-8")
