@@ -270,7 +270,7 @@ class MessageSender:
     def _token(self, force: bool) -> str:
         broker = TokenBroker.of(self.hub)
         if self.hub.in_hub():
-            return broker.get(self.config, self._redactor, force=force)[0]
+            return broker.get(self.config, self._redactor, force=force, floor=True)[0]
         return broker.token(self.config, self._redactor, force=force)
 
     def _session(self) -> requests.Session:

@@ -12,8 +12,10 @@ per (token URL, app id, secret):
 - inside the window, or when the caller says the token was refused (``force``: a 4004 close,
   an HTTP 401), it is fetched again, once: callers that ask while a fetch is running wait for
   that fetch and share its answer (or its error);
-- a token fetched less than ``REFETCH_FLOOR_S`` seconds ago is handed out without asking again
-  (a server that answers the same token inside the window must not be asked in a loop).
+- for the sender only (``token``), a token fetched less than ``REFETCH_FLOOR_S`` seconds ago is
+  handed out without asking again (a server that answers the same token inside the window must
+  not be asked once per message). The connection never gets such a token: its core asks when
+  its own refresh rule says so, and gets a fresh answer, exactly as without a broker.
 
 ``get`` runs on a greenlet of the hub (the driver's REST greenlets); ``token`` is for host
 threads: a valid cached token is read without crossing threads, otherwise the fetch runs on the
@@ -101,18 +103,19 @@ class TokenBroker:
         """How many times this bot's token was fetched from the token endpoint so far."""
         return self._entry(config).fetches
 
-    def _cached(self, entry: _Entry, now: float) -> tuple[str, float] | None:
+    def _cached(self, entry: _Entry, now: float, floor: bool) -> tuple[str, float] | None:
         issued = entry.issued
         if issued is None:
             return None
         left = issued.expires_at - now
-        if left > REFRESH_WINDOW_S or (left >= 1.0 and now - issued.fetched_at < REFETCH_FLOOR_S):
+        if left > REFRESH_WINDOW_S or (floor and left >= 1.0 and now - issued.fetched_at < REFETCH_FLOOR_S):
             return issued.token, left
         return None
 
     def get(self, config: ShellConfig, redactor: Redactor | None = None, *,
-            force: bool = False) -> tuple[str, float]:
+            force: bool = False, floor: bool = False) -> tuple[str, float]:
         """(access_token, seconds it has left) for ``config``'s bot. Hub greenlets only.
+        ``floor``: the sender's rule (``REFETCH_FLOOR_S``).
 
         Raises ``_rest.CredentialsRejected`` or ``_rest.RestError`` (the fetch's own error, for
         every caller that waited on it).
@@ -123,7 +126,7 @@ class TokenBroker:
             token, expires_at = inflight.get()
             return token, expires_at - time.monotonic()
         if not force:
-            cached = self._cached(entry, time.monotonic())
+            cached = self._cached(entry, time.monotonic(), floor)
             if cached is not None:
                 return cached
         result = gevent.event.AsyncResult()
@@ -152,11 +155,11 @@ class TokenBroker:
         ``timeout_s`` seconds (default: the config's ``request_timeout_s`` + 5). Raises
         RestError / CredentialsRejected, or TimeoutError."""
         if not force:
-            cached = self._cached(self._entry(config), time.monotonic())
+            cached = self._cached(self._entry(config), time.monotonic(), True)
             if cached is not None:
                 return cached[0]
         wait = timeout_s if timeout_s is not None else config.request_timeout_s + 5.0
-        token, _left = self.hub.run(lambda: self.get(config, redactor, force=force), timeout_s=wait)
+        token, _left = self.hub.run(lambda: self.get(config, redactor, force=force, floor=True), timeout_s=wait)
         return token
 
 

@@ -96,13 +96,16 @@ class Peer:
         self.answers = answers
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.tokens = 0
+        self.expires_in = "7200"
+        self.token_delay_s = 0.0
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             path = environ["PATH_INFO"]
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             if path == "/app/getAppAccessToken":
                 self.tokens += 1
-                out = {"access_token": f"tok-{self.tokens}", "expires_in": "7200"}
+                time.sleep(self.token_delay_s)
+                out = {"access_token": f"tok-{self.tokens}", "expires_in": self.expires_in}
                 start_response("200 OK", [("Content-Type", "application/json")])
                 return [json.dumps(out).encode()]
             self.requests.append((environ.get("HTTP_AUTHORIZATION", ""), path, json.loads(body)))
@@ -321,3 +324,61 @@ def test_json_log_records_carry_the_core_event_fields_and_app_id() -> None:
     out = json.loads(stream.getvalue())
     assert out["event"] == "socket_closed" and out["fields"]["code"] == 4009 and out["app_id"] == "102000001"
     assert out["level"] == "warning" and out["message"] == "socket_closed conn=1" and out["time"].endswith("+00:00")
+
+
+def test_the_router_and_the_sender_serve_the_webhook_transport_too(chaos: Any) -> None:
+    from qqgate.io_shell.webhook import ReceiverConfig, WebhookReceiver
+    from qqgate.io_shell.webhook._signing import Signer
+
+    secret = "webhook-embed-secret-31"
+    sender = MessageSender(shell_config(chaos.http_base, app_id="102000555", secret=secret))
+    router = EventRouter(sender)
+    router.on(C2CMessage)(lambda m: m.reply(f"echo: {m.content}"))
+    receiver = WebhookReceiver(ReceiverConfig(app_id="102000555", client_secret=secret), on_dispatch=router)
+    receiver.start()
+    try:
+        body = json.dumps({"id": "C2C_MESSAGE_CREATE:w1", "op": 0, "s": 1, "t": "C2C_MESSAGE_CREATE",
+                           "d": {"id": "ROBOT1.0_w1", "content": "via webhook",
+                                 "author": {"user_openid": "WUSER"}}}).encode()
+        stamp = str(int(time.time()))
+        receiver.handle(body, Signer(secret).sign(stamp.encode() + body), stamp)
+        wait_for(lambda: len(chaos.sent_messages) == 1, 10, "the reply")
+    finally:
+        receiver.stop()
+    (reply,) = chaos.sent_messages
+    assert (reply.kind, reply.target, reply.content, reply.msg_id) == ("c2c", "WUSER", "echo: via webhook",
+                                                                       "ROBOT1.0_w1")
+
+
+def test_the_token_broker_fetches_once_for_many_and_again_only_when_due() -> None:
+    import gevent
+
+    peer = Peer([])
+    hub = HubThread("qqgate-test-tokens")
+    try:
+        broker = TokenBroker.of(hub)
+        config = shell_config(peer.base, app_id="broker-app")
+        peer.token_delay_s = 0.2
+
+        def five_at_once() -> list[str]:
+            greenlets = [gevent.spawn(broker.get, config) for _ in range(5)]
+            gevent.joinall(greenlets, raise_error=True)
+            return [g.value[0] for g in greenlets]
+
+        assert hub.run(five_at_once) == ["tok-1"] * 5 and peer.tokens == 1, "one fetch, shared by all"
+        peer.token_delay_s = 0.0
+        assert broker.token(config) == "tok-1" and peer.tokens == 1, "7200 s left: reused"
+        assert broker.token(config, force=True) == "tok-2" and peer.tokens == 2, "forced (a 401, a 4004)"
+        other = shell_config(peer.base, app_id="broker-app", secret="a-different-secret")
+        assert broker.token(other) == "tok-3", "another secret is another entry"
+
+        short = shell_config(peer.base, app_id="short-lived")
+        peer.expires_in = "30"  # inside the last 60 s: the connection asks QQ every time it asks
+        hub.run(lambda: broker.get(short))
+        hub.run(lambda: broker.get(short))
+        assert peer.tokens == 5
+        assert broker.token(short) == "tok-5" and peer.tokens == 5, "the sender reuses one fetched < 5 s ago"
+        assert broker.fetches(short) == 2
+    finally:
+        hub.stop()
+        peer.close()
