@@ -67,6 +67,12 @@ def test_line_formats(line: str, fmt: str, client: str | None, level: str | None
         assert p.time.clock_s == pytest.approx(clock)
 
 
+def test_lower_case_levels_are_levels() -> None:
+    p = read_prefix("2026-05-08 09:17:42,717 warning gateway.platforms.qqbot.adapter: [QQBot:1] Reconnected")
+    assert (p.fmt, p.client, p.level, p.message) == ("hermes logging", "hermes", "WARNING", "Reconnected")
+    assert kind_of("16:00:45  info     Session resumed") == ("hermes", K.RESUMED)
+
+
 def test_envelopes_docker_json_journald_compose() -> None:
     d = unwrap('{"log":"[2025-01-20 11:29:50 +0000] [1] [INFO] GET /api\\n","stream":"stdout",'
                '"time":"2025-01-20T11:29:50.572524897Z"}')

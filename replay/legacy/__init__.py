@@ -26,9 +26,9 @@ Rules where incidents.md leaves a choice (each is a decision of this model):
 - Busy spin (v0.14): every input is ignored (the event loop is starved, so not even the
   heartbeat task or ``disconnect()`` can run); ``next_deadline`` is the ``at`` of the last
   input, so the virtual clock stands still and the simulator's spin detector stops the run.
-- op 7 is ignored by both versions: the server's 4009 close, which follows it, drives the
-  reconnect. op 9 is ignored by v0.13; v0.14 drops ``session_id``/``last_seq`` and waits for
-  the server's close (the next Hello then identifies).
+- op 7 and op 9 are ignored by every version before the fixes: the server's close, which
+  follows them, drives the reconnect (the PyPI 0.13.0 and 0.14.0 adapters are byte-identical
+  and both ignore them, research notes formats.md; only the 2026-06 code handles them).
 - The heartbeat task: on waking it sends op 1 if the held socket is open (no log), then ends
   for good if ``running`` is false, else sleeps the current interval again. A timer and the
   listen loop due at the same instant: the heartbeat goes first.

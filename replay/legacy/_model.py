@@ -288,9 +288,7 @@ class AdapterStep:
                 self.log(M.INFO, M.INVALID_SESSION_CLEARING)
                 self.set(session_id=None, last_seq=None)
             self.drop_and_reconnect(inp.at)
-        elif op == 9 and not self.clears_running:
-            self.set(session_id=None, last_seq=None)
-        # op 11 (ACK), op 7 (reconnect) before the fixes, anything else: ignored.
+        # op 11 (ACK), op 7 and op 9 before the fixes, anything else: ignored.
 
     def drop_and_reconnect(self, at: float) -> None:
         """The fixed adapter's answer to op 7 / op 9: close the socket, keep what is left of the

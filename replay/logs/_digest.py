@@ -315,7 +315,6 @@ class ClientFacts:
     def _wording(self, ev: LogEvent) -> None:
         """Wordings that date a client version (``_versions``)."""
         if ev.client == "hermes":
-            msg = ev.message
             if ev.kind is K.RESUMED and ev.seq is not None and not ev.paraphrase:
                 self.wordings.add("resumed-with-seq")
             elif ev.kind in (K.RECONNECT_REQUESTED, K.INVALID_SESSION) or (
@@ -323,8 +322,6 @@ class ClientFacts:
                 self.wordings.add("op7-op9-handled")
             elif ev.kind is K.SESSION_CLEARED and ev.code == 4009:
                 self.wordings.add("4009-clears-session")
-            elif ev.kind is K.RECONNECTING and not msg.rstrip().endswith("..."):
-                self.wordings.add("reconnecting-without-dots")
         elif ev.client == "botpy" and ev.kind is K.CLOSED and ev.fmt.endswith("botpy"):
             src = ev.text.split("(gateway.py:", 1)
             if len(src) == 2:
