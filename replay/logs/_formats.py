@@ -252,7 +252,7 @@ _NONEBOT_CLIENTS = {"QQ": "nonebot", "QQ Guild": "nonebot"}
 
 # hermes and every shortened form: [time] [LEVEL[:]] [[sid]] [logger:] [[QQBot...]] message
 _GEN_TIME_RE = re.compile(r"\[?" + _TIME + r"\]?(?=\s|$)\s*")
-_GEN_LEVEL_RE = re.compile(r"(?P<level>(?i:debug|info|warning|warn|error|critical|fatal|trace|success|notice))"
+_GEN_LEVEL_RE = re.compile(r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE|SUCCESS|NOTICE|debug|info|warning|warn|error|critical|fatal|trace|success|notice)"
                            r"(?::\s*|\s+|$)")
 _LOGGER = r"[A-Za-z_]\w{0,63}(?:\.[A-Za-z_]\w{0,63}){1,8}"
 _GEN_SID_RE = re.compile(r"\[(?P<sid>[^\]\s]{1,128})\]\s+(?=" + _LOGGER + r":)")
@@ -329,7 +329,7 @@ _GENERIC_RE = re.compile(
     r"(?:\[?" + _TIME + r"\]?(?=\s|$)\s*)?"
     r"(?:-\s(?P<vlogger>" + _LOGGER + r")\s-\s(?P<vlevel>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE|SUCCESS"
     r"|NOTICE)(?:\s\[[^\]]{1,128}\])?\s-\s"
-    r"|(?P<level>(?i:debug|info|warning|warn|error|critical|fatal|trace|success|notice))(?::\s*|\s+|$))?"
+    r"|(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE|SUCCESS|NOTICE|debug|info|warning|warn|error|critical|fatal|trace|success|notice)(?::\s*|\s+|$))?"
     r"(?:\[(?P<sid>[^\]\s]{1,128})\]\s+(?=" + _LOGGER + r":))?"
     r"(?:(?P<logger>" + _LOGGER + r"):(?:\s+|$))?"
     r"(?:\[(?P<tag>QQBot(?::[^\]\s]{0,64})?)\]\s*)?")
