@@ -5,8 +5,9 @@ thousands of simulated hours cannot keep those. :class:`Judge` is a ``world.RunO
 simulator (with ``keep_history=False``) shows it every event, step, push and delivery as they
 happen, and it keeps only what its findings need: per open connection its open time and last
 inbound frame, a sliding window of socket opens, the last established interval, the messages
-pushed and not yet delivered (a message delivered late stops being missing), counters, and the
-first and last lines of the client's log. Its findings are the same as ``detect``'s on any run
+pushed and not yet delivered (a message delivered late stops being missing; one still
+undelivered an hour after its push is counted missing and forgotten), the latest delivered ids
+(to see a second delivery), counters, and the first and last lines of the client's log. Its findings are the same as ``detect``'s on any run
 (tests/test_log_replay.py holds them to it on every scenario).
 """
 
@@ -32,6 +33,11 @@ from .world import RunResult
 
 LOG_HEAD = 12
 LOG_TAIL = 4
+GIVEN_UP_S = 3600.0
+"""A message still undelivered this long (virtual seconds) after its push is counted missing and
+forgotten: no resume replays one that old (the server's resume window is minutes)."""
+DELIVERED_WINDOW = 10_000
+"""Delivered ids kept to recognise a second delivery (the oldest are forgotten past this)."""
 """Log lines kept from the start and the end of a run (the rest are counted)."""
 IN_FLIGHT_S = RunResult.IN_FLIGHT_S
 
@@ -56,8 +62,9 @@ class Judge:
     delivered_count: int = 0
     delivered_twice: int = 0
     _pending: dict[str, float] = field(default_factory=dict)
-    _missing: dict[str, float] = field(default_factory=dict)
-    _delivered: set[str] = field(default_factory=set)
+    _given_up: int = 0
+    _delivered: dict[str, None] = field(default_factory=dict)
+    delivered_unique: int = 0
     _opened: dict[int, float] = field(default_factory=dict)
     _last_inbound: dict[int, float] = field(default_factory=dict)
     _cuts: list[tuple[int, float, float]] = field(default_factory=list)
@@ -147,13 +154,22 @@ class Judge:
         self.pushed_count += 1
         if msg_id not in self._delivered:
             self._pending[msg_id] = at
+        while self._pending:  # insertion order is push order: the oldest first
+            oldest, pushed_at = next(iter(self._pending.items()))
+            if at - pushed_at <= GIVEN_UP_S:
+                break
+            del self._pending[oldest]
+            self._given_up += 1
 
     def delivered(self, msg_id: str) -> None:
         self.delivered_count += 1
         if msg_id in self._delivered:
             self.delivered_twice += 1
             return
-        self._delivered.add(msg_id)
+        self.delivered_unique += 1
+        self._delivered[msg_id] = None
+        if len(self._delivered) > DELIVERED_WINDOW:
+            del self._delivered[next(iter(self._delivered))]
         self._pending.pop(msg_id, None)
 
     # -- the pieces -----------------------------------------------------------------------------
@@ -223,7 +239,7 @@ class Judge:
     # -- the end --------------------------------------------------------------------------------
     def missing(self, ended_at: float) -> int:
         """Messages pushed (no longer in flight) and never delivered."""
-        return sum(1 for at in self._pending.values() if at <= ended_at - IN_FLIGHT_S)
+        return self._given_up + sum(1 for at in self._pending.values() if at <= ended_at - IN_FLIGHT_S)
 
     def log_excerpt(self) -> list[str]:
         """The first and last log lines, with a marker for what was left out."""

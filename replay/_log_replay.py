@@ -111,7 +111,7 @@ def simulate(model: ClientModel, world: WorldSpec, *, seed: int, hours: float, l
     return SideResult(
         label=label, model=kind, version=version, why=why, expect=expect, findings=judge.findings(ended),
         ran_s=ended, steps=sim.steps, spin=sim.spin is not None, opens=judge.opens, identifies=judge.identifies,
-        resumes=judge.resumes, fatals=judge.fatals, pushed=judge.pushed_count, delivered=len(judge._delivered),
+        resumes=judge.resumes, fatals=judge.fatals, pushed=judge.pushed_count, delivered=judge.delivered_unique,
         missing=judge.missing(ended), twice=judge.delivered_twice, detection=detection,
         log_excerpt=judge.log_excerpt(), invariant_breaks=list(sim.invariant_breaks[:5]), expect_log=watch,
         log_lines_with_expected=judge.watched)
